@@ -1,0 +1,109 @@
+"""One error tree for ecopy. Each error has a stable ``code`` an API user can act on, a
+``message`` a clerk can read (Vietnamese, says what to do next) and ``retryable``.
+
+Layers translate these in exactly one place each: the job wrapper, the FastAPI handler, the CLI.
+"""
+
+from __future__ import annotations
+
+
+class EcopyError(Exception):
+    code: str = "ecopy.error"
+    retryable: bool = False
+    http_status: int = 500
+    default_message: str = "Đã có lỗi xảy ra. Vui lòng thử lại hoặc báo cho quản trị viên."
+
+    def __init__(self, message: str | None = None, *, detail: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.detail = detail  # technical detail for logs / API users, never shown alone to a clerk
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message, "retryable": self.retryable}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+# ---- input: the file the citizen/clerk gave us is not usable --------------------------------
+class InputError(EcopyError):
+    code = "input.invalid"
+    http_status = 422
+    default_message = "Tệp không dùng được. Vui lòng quét lại bản chính."
+
+
+class EmptyFileError(InputError):
+    code = "input.empty"
+    default_message = "Tệp rỗng (0 byte). Vui lòng quét lại hoặc chọn đúng tệp."
+
+
+class CorruptFileError(InputError):
+    code = "input.corrupt"
+    default_message = "Tệp bị hỏng hoặc không đọc được (có thể bị cắt ngang khi tải lên). Vui lòng quét lại."
+
+
+class UnsupportedTypeError(InputError):
+    code = "input.unsupported_type"
+    http_status = 415
+    default_message = "Loại tệp không được hỗ trợ. Hãy dùng ảnh JPEG, PNG, TIFF hoặc tệp PDF."
+
+
+class EncryptedFileError(InputError):
+    code = "input.encrypted"
+    default_message = "Tệp PDF được đặt mật khẩu hoặc mã hóa. Hãy gỡ mật khẩu hoặc quét lại bản giấy."
+
+
+class TooLargeError(InputError):
+    code = "input.too_large"
+    http_status = 413
+    default_message = "Tệp quá lớn. Hãy quét ở độ phân giải 300 dpi hoặc chia thành nhiều tệp nhỏ hơn."
+
+
+class TooManyPagesError(InputError):
+    code = "input.too_many_pages"
+    http_status = 413
+    default_message = "Tài liệu có quá nhiều trang. Hãy chia thành các tài liệu nhỏ hơn."
+
+
+class UnknownDocumentTypeError(InputError):
+    code = "input.unknown_doc_type"
+    default_message = "Loại giấy tờ không hợp lệ. Hãy chọn một loại trong danh sách."
+
+
+# ---- processing ----------------------------------------------------------------------------
+class OcrError(EcopyError):
+    code = "ocr.failed"
+    default_message = "Không nhận dạng được chữ trên bản quét. Vui lòng quét lại rõ hơn."
+
+
+class OcrTimeoutError(OcrError):
+    code = "ocr.timeout"
+    retryable = True
+    default_message = "Nhận dạng chữ quá lâu. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy quét lại rõ hơn."
+
+
+class ExtractionError(EcopyError):
+    code = "extract.failed"
+    default_message = "Không trích xuất được thông tin giấy tờ. Vui lòng nhập tay các trường cần thiết."
+
+
+class RenderError(EcopyError):
+    code = "render.failed"
+    default_message = "Không tạo được bản sao điện tử. Vui lòng báo cho quản trị viên."
+
+
+class SigningError(EcopyError):
+    code = "sign.failed"
+    default_message = "Không ký số được bản sao. Kiểm tra chứng thư số hoặc thiết bị ký rồi thử lại."
+
+
+class TimestampError(SigningError):
+    code = "sign.timestamp_unavailable"
+    retryable = True
+    default_message = "Không lấy được dấu thời gian. Hệ thống sẽ thử lại sau ít phút."
+
+
+class VerificationError(EcopyError):
+    code = "verify.failed"
+    http_status = 422
+    default_message = "Không kiểm tra được tệp này. Hãy tải lên đúng tệp PDF bản sao điện tử."
