@@ -17,6 +17,9 @@ DOC_TYPES: tuple[str, ...] = (
     "generic_letter",
 )
 
+# Fields whose confidence is below this are highlighted for the clerk to check.
+REVIEW_THRESHOLD = 0.80
+
 DOC_TYPE_LABELS_VI: Mapping[str, str] = {
     "cccd_front": "Căn cước công dân (mặt trước)",
     "birth_certificate": "Giấy khai sinh",

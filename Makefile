@@ -1,0 +1,77 @@
+# ecopy — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CORPUS ?= ../shared/corpus/dev
+PYTEST_ARGS ?=
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# System packages: OCR (Vietnamese), PDF tools, Redis, fonts with Vietnamese glyphs, zbar (QR).
+APT_RUN  := tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript redis-server \
+            fonts-noto-core fonts-dejavu-core libzbar0 ca-certificates
+# Extra for tests: NSS tools for poppler's pdfsig trust store, compose to validate docker-compose.yml.
+APT_TEST := libnss3-tools docker-compose
+
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: help run test bench lint typecheck sysdeps sysdeps-test venv venv-test clean-data
+
+help:
+	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
+	@echo "make test   — install test needs, start test services, run lint, types and tests"
+	@echo "make bench  — pages/min of the full pipeline vs bare tesseract on $(CORPUS)"
+
+# Installs only what is missing, so a second run does nothing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+sysdeps:
+	$(call apt_install,$(APT_RUN))
+
+sysdeps-test: sysdeps
+	$(call apt_install,$(APT_TEST))
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.lock
+	touch $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+run: sysdeps venv
+	$(BIN)/ecopy up
+
+lint: venv-test
+	$(BIN)/ruff check .
+
+typecheck: venv-test
+	$(BIN)/mypy
+
+# pytest's conftest starts what the tests need (Redis DB, SeaweedFS S3, a fresh PostgreSQL
+# database) and stops it afterwards. Exit code 5 (no tests collected) counts as a failure.
+test: sysdeps-test venv-test lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests"; exit $$rc; }
+
+bench: sysdeps venv
+	$(BIN)/ecopy bench $(CORPUS)
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,1 @@
+"""FastAPI app: verification for agencies, intake for clerks (enqueue only)."""

@@ -1,0 +1,209 @@
+"""The FastAPI application. Built by ``create_app(state)``; no settings are read here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pipeline.errors import EcopyError, InputError, TooLargeError, UnknownDocumentTypeError
+from pipeline.load import sniff_type
+from pipeline.models import DOC_TYPES
+from redis import Redis
+from storage.errors import StorageError
+from storage.objectstore import ObjectStore
+from storage.registry import Registry
+from workers.queues import enqueue_issue_intake, enqueue_process_intake
+
+from api import pages
+from api.verification import verdict_to_dict, verify_file, verify_id
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class IntakeNotFoundError(EcopyError):
+    code = "intake.not_found"
+    http_status = 404
+    default_message = "Không tìm thấy hồ sơ này. Kiểm tra lại mã hồ sơ."
+
+
+class IntakeNotReadyError(EcopyError):
+    code = "intake.not_ready"
+    http_status = 409
+    default_message = "Hồ sơ chưa sẵn sàng để ký (đang đọc, bị lỗi hoặc đã cấp bản sao)."
+
+
+@dataclass
+class AppState:
+    registry: Registry
+    store: ObjectStore
+    redis: Redis
+    trust_roots: Sequence[bytes]
+    max_upload_bytes: int = 50 * 1024 * 1024
+    office: str = ""
+
+
+class BodyLimit:
+    """Answer 413 before reading a body that is, or turns out to be, over the limit."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _send_json(send, TooLargeError(detail=f"body {int(length)} bytes > {self.limit}"))
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            seen += len(msg.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return msg
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _send_json(send, TooLargeError(detail=f"body over {self.limit} bytes"))
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, err: EcopyError) -> None:
+    import json
+
+    body = json.dumps(err.to_dict(), ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": err.http_status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(state: AppState) -> FastAPI:
+    app = FastAPI(title="ecopy", version="0.1.0",
+                  description="Cấp và kiểm tra bản sao chứng thực điện tử / certified e-copies")
+
+    def get_state() -> AppState:
+        return state
+
+    StateDep = Annotated[AppState, Depends(get_state)]
+
+    @app.exception_handler(EcopyError)
+    async def ecopy_error(request: Request, exc: EcopyError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.get("/healthz")
+    def healthz(st: StateDep) -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, probe in (("registry", st.registry.count_ecopies), ("redis", st.redis.ping),
+                            ("store", lambda: st.store.exists("healthz/probe"))):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as e:  # a health check reports, it does not raise
+                checks[name] = f"error: {type(e).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    # ---- verification (public) ---------------------------------------------------------------
+    @app.post("/api/v1/verify")
+    async def api_verify(st: StateDep, request: Request) -> JSONResponse:
+        """Upload the PDF (multipart field ``file``) or send JSON ``{"ecopy_id": "..."}``."""
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/json"):
+            body = await request.json()
+            ecopy_id = body.get("ecopy_id") if isinstance(body, dict) else None
+            if not isinstance(ecopy_id, str):
+                raise InputError("Thiếu mã bản sao (ecopy_id).")
+            return JSONResponse(verdict_to_dict(verify_id(ecopy_id, st.registry)))
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InputError("Hãy gửi tệp PDF trong trường 'file' hoặc JSON {\"ecopy_id\": …}.")
+        data = await upload.read()
+        return JSONResponse(verdict_to_dict(verify_file(data, st.registry, st.trust_roots)))
+
+    @app.get("/v", response_class=HTMLResponse)
+    def verify_form(id: str | None = None) -> Any:
+        if id:
+            return RedirectResponse(f"/v/{id.strip()}", status_code=303)
+        return HTMLResponse(pages.layout("Kiểm tra bản sao", pages.lookup_forms()))
+
+    @app.post("/v", response_class=HTMLResponse)
+    async def verify_upload_page(st: StateDep, file: Annotated[UploadFile, File()]) -> HTMLResponse:
+        data = await file.read()
+        return HTMLResponse(pages.verdict_page(verify_file(data, st.registry, st.trust_roots)))
+
+    @app.get("/v/{ecopy_id}", response_class=HTMLResponse)
+    def verify_page(st: StateDep, ecopy_id: str) -> HTMLResponse:
+        return HTMLResponse(pages.verdict_page(verify_id(ecopy_id, st.registry), queried=ecopy_id))
+
+    # ---- intake (counter) ---------------------------------------------------------------------
+    @app.post("/api/v1/intakes", status_code=202)
+    async def create_intake(st: StateDep, files: Annotated[list[UploadFile], File()],
+                            doc_type: Annotated[str | None, Form()] = None) -> dict[str, str]:
+        if doc_type is not None and doc_type not in DOC_TYPES:
+            raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(DOC_TYPES)}")
+        intake_id = uuid.uuid4().hex
+        keys, names = [], []
+        for i, f in enumerate(files):
+            data = await f.read()
+            name = f.filename or f"file-{i + 1}"
+            sniff_type(data, name)  # refuse empty / unsupported files now, not in the worker
+            key = f"intakes/{intake_id}/original/{i:03d}"
+            st.store.put(key, data, content_type=f.content_type or "application/octet-stream")
+            keys.append(key)
+            names.append(name)
+        st.registry.create_intake(intake_id, office=st.office, file_keys=keys, file_names=names,
+                                  doc_type_hint=doc_type)
+        enqueue_process_intake(st.redis, intake_id)
+        return {"id": intake_id, "status": "queued"}
+
+    @app.get("/api/v1/intakes/{intake_id}")
+    def get_intake(st: StateDep, intake_id: str) -> dict[str, Any]:
+        intake = st.registry.get_intake(intake_id)
+        if intake is None:
+            raise IntakeNotFoundError(detail=intake_id)
+        return {
+            "id": intake.id, "status": intake.status, "doc_type": intake.doc_type,
+            "fields": intake.fields, "text": intake.text, "ecopy_id": intake.ecopy_id,
+            "error": ({"code": intake.error_code, "message": intake.error_message}
+                      if intake.error_code else None),
+            "created_at": intake.created_at.isoformat(), "updated_at": intake.updated_at.isoformat(),
+        }
+
+    @app.post("/api/v1/intakes/{intake_id}/issue", status_code=202)
+    def issue_intake(st: StateDep, intake_id: str) -> dict[str, str]:
+        intake = st.registry.get_intake(intake_id)
+        if intake is None:
+            raise IntakeNotFoundError(detail=intake_id)
+        if intake.status not in ("ready", "signing"):
+            raise IntakeNotReadyError(detail=f"status {intake.status}")
+        enqueue_issue_intake(st.redis, intake_id)
+        return {"id": intake_id, "status": "signing"}
+
+    app.add_middleware(BodyLimit, limit=state.max_upload_bytes)
+    return app

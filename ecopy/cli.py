@@ -1,0 +1,198 @@
+"""The ``ecopy`` command. Errors are translated here once: a clerk's message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import EcopyError, InputError
+from pipeline.models import DOC_TYPE_LABELS_VI, DOC_TYPES, REVIEW_THRESHOLD, SourceFile
+from storage.errors import StorageError
+
+from ecopy.settings import Settings, load_settings
+
+log = logging.getLogger("ecopy")
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+VERDICT_EXIT = {"valid": 0, "revoked": 3, "altered": 4, "unknown": 5}
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# ---- commands ---------------------------------------------------------------------------------
+def cmd_init(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import wiring
+
+    wiring.ensure_dev_pki(s)
+    wiring.build_registry(s)
+    store = wiring.build_store(s)
+    print(f"ecopy sẵn sàng: sổ đăng ký {s.resolved_database_url}, kho lưu {store.describe()}")
+    if wiring.uses_dev_pki(s):
+        print(f"Chứng thư số THỬ NGHIỆM (không có giá trị pháp lý) ở {s.pki_dir}")
+    return EXIT_OK
+
+
+def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
+    from pipeline.read import read_document
+    from workers.issuing import IssueRequest, issue_ecopy
+
+    from ecopy import wiring
+
+    files = []
+    for p in args.files:
+        path = Path(p)
+        if not path.is_file():
+            raise InputError(f"Không tìm thấy tệp {p}. Kiểm tra lại đường dẫn.")
+        files.append(SourceFile(name=path.name, data=path.read_bytes()))
+    svc = wiring.build_services(s, with_key=True)
+    result = read_document(files, svc.read_options, doc_type=args.type)
+    fields = {k: {"value": f.value, "confidence": round(f.confidence, 3)}
+              for k, f in result.fields.fields.items()}
+    record = issue_ecopy(IssueRequest(pages=result.pages, ocr=result.ocr,
+                                      doc_type=result.classification.doc_type, fields=fields), svc)
+    location = wiring.object_location(svc.store, record.object_key)
+    if args.json:
+        print(json.dumps({
+            "ecopy_id": record.ecopy_id, "pdf": location, "sha256": record.sha256,
+            "doc_type": record.doc_type, "doc_type_confidence": round(result.classification.confidence, 3),
+            "pages": record.page_count, "verify_url": svc.issuer.verify_url(record.ecopy_id),
+            "fields": fields, "needs_review": sorted(k for k, f in fields.items()
+                                                     if float(f["confidence"]) < REVIEW_THRESHOLD),
+        }, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print("Đã cấp bản sao điện tử.")
+    print(f"  Mã bản sao : {record.ecopy_id}")
+    print(f"  Tệp PDF    : {location}")
+    print(f"  SHA-256    : {record.sha256}")
+    print(f"  Kiểm tra   : {svc.issuer.verify_url(record.ecopy_id)}")
+    print(f"  Loại       : {DOC_TYPE_LABELS_VI.get(record.doc_type, record.doc_type)} ({record.doc_type}, "
+          f"độ tin cậy {result.classification.confidence:.2f})")
+    print("  Thông tin đọc được (độ tin cậy; ! = cần kiểm tra lại):")
+    width = max((len(k) for k in fields), default=0)
+    for k, f in fields.items():
+        flag = "!" if float(f["confidence"]) < REVIEW_THRESHOLD else " "
+        print(f"   {flag} {k.ljust(width)}  {f['value']}  ({float(f['confidence']):.2f})")
+    return EXIT_OK
+
+
+def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
+    from api.verification import verdict_to_dict, verify_file, verify_id
+
+    from ecopy import wiring
+
+    registry = wiring.build_registry(s)
+    target = Path(args.target)
+    if target.is_file():
+        verdict = verify_file(target.read_bytes(), registry, wiring.trust_roots(s))
+    else:
+        verdict = verify_id(args.target, registry)
+    if args.json:
+        print(json.dumps(verdict_to_dict(verdict), ensure_ascii=False, indent=2))
+    else:
+        from api.pages import VERDICT_LABELS
+
+        label, explanation, _ = VERDICT_LABELS[verdict.status]
+        print(f"{label} ({verdict.status})" + (f" — {verdict.ecopy_id}" if verdict.ecopy_id else ""))
+        print(f"  {explanation}")
+        for r in verdict.reasons:
+            print(f"  - {r}")
+    return VERDICT_EXIT[verdict.status]
+
+
+def cmd_serve(s: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ecopy import wiring
+
+    app = wiring.build_app(s)
+    uvicorn.run(app, host=args.host or s.host, port=args.port or s.port, log_level=s.log_level.lower())
+    return EXIT_OK
+
+
+def cmd_worker(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import wiring
+
+    queues = [q.strip() for q in args.queues.split(",")] if args.queues else s.queue_names
+    return wiring.run_worker(s, queues, burst=args.burst)
+
+
+def cmd_up(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import embedded
+
+    return embedded.run(s)
+
+
+def cmd_bench(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import bench
+
+    return bench.run(s, Path(args.corpus), limit=args.limit)
+
+
+# ---- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecopy", description="Bản sao chứng thực điện tử — certified e-copies")
+    p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default ECOPY_LOG_LEVEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("init", help="create the data folder, registry and (first run) the development PKI")
+    sp.set_defaults(func=cmd_init)
+
+    sp = sub.add_parser("digitize", help="read, certify, sign and register one document (files = its pages)")
+    sp.add_argument("files", nargs="+", help="scans of ONE document, in page order (JPEG, PNG, TIFF, PDF)")
+    sp.add_argument("--type", choices=DOC_TYPES, help="document type (default: recognised automatically)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_digitize)
+
+    sp = sub.add_parser("verify", help="verify an e-copy by ID or by its PDF file (exit 0 only if valid)")
+    sp.add_argument("target", help="e-copy ID (XXXX-XXXX-XXXX-XXXX-X) or path to the PDF")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_verify)
+
+    sp = sub.add_parser("serve", help="run the web service / API")
+    sp.add_argument("--host")
+    sp.add_argument("--port", type=int)
+    sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("worker", help="run an RQ worker")
+    sp.add_argument("--queues", help="comma-separated, in priority order (default ECOPY_QUEUES)")
+    sp.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser("up", help="embedded default: local Redis + one worker + web service")
+    sp.set_defaults(func=cmd_up)
+
+    sp = sub.add_parser("bench", help="pages/min of the full pipeline vs bare tesseract on a corpus")
+    sp.add_argument("corpus", nargs="?", default="../shared/corpus/dev")
+    sp.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    sp.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    _configure_logging(args.log_level or settings.log_level)
+    try:
+        code: int = args.func(settings, args)
+        return code
+    except (EcopyError, StorageError) as e:
+        print(f"Lỗi [{e.code}]: {e.message}", file=sys.stderr)
+        if e.detail:
+            print(f"  chi tiết: {e.detail}", file=sys.stderr)
+        return EXIT_INPUT if isinstance(e, InputError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

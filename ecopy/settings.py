@@ -1,0 +1,82 @@
+"""All configuration, from ``ECOPY_*`` environment variables or a ``.env`` file.
+
+Read only in entry points (CLI, API factory, worker start-up); everything below receives
+plain values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECOPY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Embedded default: registry, files and dev PKI live here")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite under data_dir")
+
+    store: Literal["fs", "s3"] = "fs"
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_bucket: str = "ecopy"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    retention_days: int | None = Field(None, description="Object-lock retention for issued copies (S3)")
+
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    queues: str = "intake,batch,sign"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = Field("http://127.0.0.1:8000", description="Base of the verification URL in QR codes")
+
+    office: str = "UBND phường Thử Nghiệm (môi trường phát triển)"
+    certifier_name: str = "Nguyễn Văn Thử"
+    certifier_title: str = "Công chức Tư pháp - Hộ tịch"
+    signing_location: str = "Việt Nam"
+
+    pkcs12_path: Path | None = Field(None, description="Signer key; default: dev PKI under data_dir")
+    pkcs12_password: SecretStr = SecretStr("")
+    trust_roots: str = Field("", description="Comma-separated PEM/DER root certificate paths")
+    tsa_url: str | None = Field(None, description="RFC 3161 time-stamp URL; set → PAdES B-T")
+
+    tessdata_dir: Path | None = None
+    ocr_lang: str = "vie"
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 60_000_000
+    max_pages: int = 50
+
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "pkcs12_path", "tsa_url", "tessdata_dir", "retention_days", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        return None if v == "" else v
+
+    # ---- derived ---------------------------------------------------------------------------
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'registry.sqlite3').resolve()}"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [q.strip() for q in self.queues.split(",") if q.strip()]
+
+    @property
+    def trust_root_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.trust_roots.split(",") if p.strip()]
+
+
+def load_settings() -> Settings:
+    return Settings()

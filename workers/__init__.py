@@ -1,0 +1,1 @@
+"""RQ job functions and the issuing service they share with the CLI."""

@@ -1,0 +1,103 @@
+"""RQ jobs. Plain functions, enqueued by dotted name, taking an intake ID; idempotent.
+
+Errors are translated here, in one wrapper: the intake records the code and the clerk's
+message; retryable errors are re-raised so RQ's Retry runs the job again, the others end it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.ecopy_id import new_ecopy_id
+from pipeline.errors import EcopyError
+from pipeline.models import SourceFile
+from pipeline.read import read_document
+from storage.errors import StorageError
+
+from workers import context, serialize
+from workers.issuing import IssueRequest, issue_ecopy
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi xử lý hồ sơ. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
+
+
+def _pages_prefix(intake_id: str) -> str:
+    return f"intakes/{intake_id}/work/"
+
+
+def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
+    @functools.wraps(func)
+    def wrapper(intake_id: str) -> Any:
+        registry = context.current().registry
+        try:
+            return func(intake_id)
+        except (EcopyError, StorageError) as e:
+            log.warning("intake %s: %s failed: %s (%s)", intake_id, func.__name__, e.code, e.detail or e)
+            registry.update_intake(intake_id, status="failed", error_code=e.code, error_message=e.message)
+            if e.retryable:
+                raise
+            return None
+        except Exception:
+            log.exception("intake %s: %s crashed", intake_id, func.__name__)
+            registry.update_intake(intake_id, status="failed", error_code="internal",
+                                   error_message=INTERNAL_ERROR_MESSAGE)
+            raise
+
+    return wrapper
+
+
+@_job
+def process_intake(intake_id: str) -> str:
+    """Read the scans of an intake: pages, OCR, type and fields; leave it ready for review."""
+    svc = context.current()
+    intake = svc.registry.get_intake(intake_id)
+    if intake is None:
+        raise LookupError(f"no intake {intake_id}")
+    if intake.status in ("ready", "signing", "issued"):
+        return intake.status
+    svc.registry.update_intake(intake_id, status="processing", error_code=None, error_message=None)
+    files = [SourceFile(name=name, data=svc.store.get(key))
+             for key, name in zip(intake.file_keys, intake.file_names, strict=True)]
+    result = read_document(files, svc.read_options, doc_type=intake.doc_type_hint)
+    prefix = _pages_prefix(intake_id)
+    metas = []
+    for page in result.pages:
+        svc.store.put(f"{prefix}page-{page.index:03d}.png", serialize.page_to_png(page), content_type="image/png")
+        metas.append(serialize.page_meta(page))
+    svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
+    svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
+    fields = {k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in result.fields.fields.items()}
+    svc.registry.update_intake(intake_id, status="ready", doc_type=result.classification.doc_type,
+                               fields=fields, text=[p.text for p in result.ocr.pages])
+    log.info("intake %s read: %s, %d pages", intake_id, result.classification.doc_type, len(result.pages))
+    return "ready"
+
+
+@_job
+def issue_intake(intake_id: str) -> str:
+    """Render, sign and store the e-copy of a reviewed intake (signer workers only)."""
+    svc = context.current()
+    intake = svc.registry.get_intake(intake_id)
+    if intake is None:
+        raise LookupError(f"no intake {intake_id}")
+    done = svc.registry.find_by_intake(intake_id)
+    if done is not None:
+        svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
+        return done.ecopy_id
+    if intake.status not in ("ready", "signing", "failed") or not intake.doc_type:
+        raise EcopyError("Hồ sơ chưa đọc xong nên chưa thể ký.", detail=f"intake status {intake.status}")
+    prefix = _pages_prefix(intake_id)
+    metas = json.loads(svc.store.get(f"{prefix}pages.json"))
+    pages = [serialize.page_from_png(svc.store.get(f"{prefix}page-{m['index']:03d}.png"), m) for m in metas]
+    ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))
+    reserved = intake.ecopy_id or new_ecopy_id()
+    svc.registry.update_intake(intake_id, status="signing", ecopy_id=reserved, error_code=None, error_message=None)
+    record = issue_ecopy(IssueRequest(pages=pages, ocr=ocr, doc_type=intake.doc_type, fields=intake.fields,
+                                      intake_id=intake_id, reserved_ecopy_id=reserved), svc)
+    svc.registry.update_intake(intake_id, status="issued", ecopy_id=record.ecopy_id)
+    return record.ecopy_id
