@@ -9,18 +9,19 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from pipeline.errors import EcopyError, InputError, TooLargeError, UnknownDocumentTypeError
-from pipeline.load import sniff_type
-from pipeline.models import DOC_TYPES
 from redis import Redis
+
+from api import pages
+from api.verification import verdict_to_dict, verify_file, verify_id
+from pipeline.errors import EcopyError, InputError, TooLargeError, UnknownDocumentTypeError
+from pipeline.load import LoadLimits, check_file
+from pipeline.models import DOC_TYPES, SourceFile
 from storage.errors import StorageError
 from storage.objectstore import ObjectStore
 from storage.registry import Registry
 from workers.queues import enqueue_issue_intake, enqueue_process_intake
-
-from api import pages
-from api.verification import verdict_to_dict, verify_file, verify_id
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +92,33 @@ async def _send_json(send: Send, err: EcopyError) -> None:
     import json
 
     body = json.dumps(err.to_dict(), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": err.http_status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": err.http_status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ecopy
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
 def create_app(state: AppState) -> FastAPI:
-    app = FastAPI(title="ecopy", version="0.1.0",
-                  description="Cấp và kiểm tra bản sao chứng thực điện tử / certified e-copies")
+    app = FastAPI(
+        title="ecopy", version="0.1.0", description="Cấp và kiểm tra bản sao chứng thực điện tử / certified e-copies"
+    )
 
-    def get_state() -> AppState:
-        return state
-
-    StateDep = Annotated[AppState, Depends(get_state)]
-
+    app.state.ecopy = state
     @app.exception_handler(EcopyError)
     async def ecopy_error(request: Request, exc: EcopyError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
@@ -117,16 +130,18 @@ def create_app(state: AppState) -> FastAPI:
     @app.get("/healthz")
     def healthz(st: StateDep) -> JSONResponse:
         checks: dict[str, str] = {}
-        for name, probe in (("registry", st.registry.count_ecopies), ("redis", st.redis.ping),
-                            ("store", lambda: st.store.exists("healthz/probe"))):
+        for name, probe in (
+            ("registry", st.registry.count_ecopies),
+            ("redis", st.redis.ping),
+            ("store", lambda: st.store.exists("healthz/probe")),
+        ):
             try:
                 probe()
                 checks[name] = "ok"
             except Exception as e:  # a health check reports, it does not raise
                 checks[name] = f"error: {type(e).__name__}"
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
 
     # ---- verification (public) ---------------------------------------------------------------
     @app.post("/api/v1/verify")
@@ -144,7 +159,8 @@ def create_app(state: AppState) -> FastAPI:
         if upload is None or isinstance(upload, str):
             raise InputError("Hãy gửi tệp PDF trong trường 'file' hoặc JSON {\"ecopy_id\": …}.")
         data = await upload.read()
-        return JSONResponse(verdict_to_dict(verify_file(data, st.registry, st.trust_roots)))
+        verdict = await run_in_threadpool(verify_file, data, st.registry, st.trust_roots)
+        return JSONResponse(verdict_to_dict(verdict))
 
     @app.get("/v", response_class=HTMLResponse)
     def verify_form(id: str | None = None) -> Any:
@@ -155,7 +171,8 @@ def create_app(state: AppState) -> FastAPI:
     @app.post("/v", response_class=HTMLResponse)
     async def verify_upload_page(st: StateDep, file: Annotated[UploadFile, File()]) -> HTMLResponse:
         data = await file.read()
-        return HTMLResponse(pages.verdict_page(verify_file(data, st.registry, st.trust_roots)))
+        verdict = await run_in_threadpool(verify_file, data, st.registry, st.trust_roots)
+        return HTMLResponse(pages.verdict_page(verdict))
 
     @app.get("/v/{ecopy_id}", response_class=HTMLResponse)
     def verify_page(st: StateDep, ecopy_id: str) -> HTMLResponse:
@@ -163,22 +180,25 @@ def create_app(state: AppState) -> FastAPI:
 
     # ---- intake (counter) ---------------------------------------------------------------------
     @app.post("/api/v1/intakes", status_code=202)
-    async def create_intake(st: StateDep, files: Annotated[list[UploadFile], File()],
-                            doc_type: Annotated[str | None, Form()] = None) -> dict[str, str]:
+    async def create_intake(
+        st: StateDep, files: Annotated[list[UploadFile], File()], doc_type: Annotated[str | None, Form()] = None
+    ) -> dict[str, str]:
         if doc_type is not None and doc_type not in DOC_TYPES:
             raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(DOC_TYPES)}")
         intake_id = uuid.uuid4().hex
+        limits = LoadLimits(max_bytes=st.max_upload_bytes)
         keys, names = [], []
         for i, f in enumerate(files):
             data = await f.read()
             name = f.filename or f"file-{i + 1}"
-            sniff_type(data, name)  # refuse empty / unsupported files now, not in the worker
+            check_file(SourceFile(name, data), limits)  # refuse empty / unsupported files now, not in a worker
             key = f"intakes/{intake_id}/original/{i:03d}"
             st.store.put(key, data, content_type=f.content_type or "application/octet-stream")
             keys.append(key)
             names.append(name)
-        st.registry.create_intake(intake_id, office=st.office, file_keys=keys, file_names=names,
-                                  doc_type_hint=doc_type)
+        st.registry.create_intake(
+            intake_id, office=st.office, file_keys=keys, file_names=names, doc_type_hint=doc_type, status="queued"
+        )
         enqueue_process_intake(st.redis, intake_id)
         return {"id": intake_id, "status": "queued"}
 
@@ -188,11 +208,15 @@ def create_app(state: AppState) -> FastAPI:
         if intake is None:
             raise IntakeNotFoundError(detail=intake_id)
         return {
-            "id": intake.id, "status": intake.status, "doc_type": intake.doc_type,
-            "fields": intake.fields, "text": intake.text, "ecopy_id": intake.ecopy_id,
-            "error": ({"code": intake.error_code, "message": intake.error_message}
-                      if intake.error_code else None),
-            "created_at": intake.created_at.isoformat(), "updated_at": intake.updated_at.isoformat(),
+            "id": intake.id,
+            "status": intake.status,
+            "doc_type": intake.doc_type,
+            "fields": intake.fields,
+            "text": intake.text,
+            "ecopy_id": intake.ecopy_id,
+            "error": ({"code": intake.error_code, "message": intake.error_message} if intake.error_code else None),
+            "created_at": intake.created_at.isoformat(),
+            "updated_at": intake.updated_at.isoformat(),
         }
 
     @app.post("/api/v1/intakes/{intake_id}/issue", status_code=202)

@@ -75,5 +75,8 @@ def verdict_page(v: Verdict, *, queried: str = "") -> str:
 
 
 def error_page(message: str) -> str:
-    return layout("Lỗi", f"<div class='verdict' style='background:#555'><h2>Không kiểm tra được</h2>"
-                         f"{escape(message)}</div>{lookup_forms()}")
+    return layout(
+        "Lỗi",
+        f"<div class='verdict' style='background:#555'><h2>Không kiểm tra được</h2>"
+        f"{escape(message)}</div>{lookup_forms()}",
+    )

@@ -12,17 +12,26 @@ from storage.registry import EcopyRecord, Registry
 
 def record_info(rec: EcopyRecord) -> IssuedCopyInfo:
     return IssuedCopyInfo(
-        ecopy_id=rec.ecopy_id, status=rec.status, sha256=rec.sha256, doc_type=rec.doc_type,
-        office=rec.office, issued_at=rec.issued_at, signer_cert_sha256=rec.signer_cert_sha256,
-        revoked_reason=rec.revoked_reason, superseded_by=rec.superseded_by,
+        ecopy_id=rec.ecopy_id,
+        status=rec.status,
+        sha256=rec.sha256,
+        doc_type=rec.doc_type,
+        office=rec.office,
+        issued_at=rec.issued_at,
+        signer_cert_sha256=rec.signer_cert_sha256,
+        revoked_reason=rec.revoked_reason,
+        superseded_by=rec.superseded_by,
     )
 
 
 def verify_id(text: str, registry: Registry) -> Verdict:
     ecopy_id = normalize_ecopy_id(text)
     if ecopy_id is None:
-        return Verdict(status="unknown", ecopy_id=None,
-                       reasons=("Mã bản sao không đúng định dạng (kiểm tra lại từng ký tự, kể cả ký tự cuối).",))
+        return Verdict(
+            status="unknown",
+            ecopy_id=None,
+            reasons=("Mã bản sao không đúng định dạng (kiểm tra lại từng ký tự, kể cả ký tự cuối).",),
+        )
     rec = registry.get_ecopy(ecopy_id)
     return verify_record(record_info(rec) if rec else None, ecopy_id)
 
@@ -39,16 +48,25 @@ def verdict_to_dict(v: Verdict) -> dict[str, object]:
     out: dict[str, object] = {"verdict": v.status, "ecopy_id": v.ecopy_id, "reasons": list(v.reasons)}
     if v.record is not None:
         out["record"] = {
-            "doc_type": v.record.doc_type, "office": v.record.office,
-            "issued_at": v.record.issued_at.isoformat(), "status": v.record.status,
-            "revoked_reason": v.record.revoked_reason, "superseded_by": v.record.superseded_by,
+            "doc_type": v.record.doc_type,
+            "office": v.record.office,
+            "issued_at": v.record.issued_at.isoformat(),
+            "status": v.record.status,
+            "revoked_reason": v.record.revoked_reason,
+            "superseded_by": v.record.superseded_by,
         }
     if v.signature is not None:
         s = v.signature
         out["signature"] = {
-            "present": s.present, "intact": s.intact, "valid": s.valid, "trusted": s.trusted,
-            "covers_whole_file": s.covers_whole_file, "modified_after_signing": s.modified_after_signing,
-            "signer": s.signer_subject, "signing_time": s.signing_time.isoformat() if s.signing_time else None,
-            "timestamped": s.timestamped, "problems": list(s.problems),
+            "present": s.present,
+            "intact": s.intact,
+            "valid": s.valid,
+            "trusted": s.trusted,
+            "covers_whole_file": s.covers_whole_file,
+            "modified_after_signing": s.modified_after_signing,
+            "signer": s.signer_subject,
+            "signing_time": s.signing_time.isoformat() if s.signing_time else None,
+            "timestamped": s.timestamped,
+            "problems": list(s.problems),
         }
     return out

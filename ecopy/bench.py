@@ -44,11 +44,10 @@ def _page_images(files: list[Path], tmp: Path) -> list[Path]:
 
 
 def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
+    from ecopy import wiring
     from pipeline.models import SourceFile
     from pipeline.read import read_document
     from workers.issuing import IssueRequest, issue_ecopy
-
-    from ecopy import wiring
 
     docs = corpus_documents(corpus, limit)
     if not docs:
@@ -60,12 +59,18 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
         pages = [p for files in docs for p in _page_images(files, tmp)]
         t0 = time.perf_counter()
         for page in pages:
-            subprocess.run(["tesseract", str(page), "-", "-l", "vie", "--oem", "1"], env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                ["tesseract", str(page), "-", "-l", "vie", "--oem", "1"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         bare = time.perf_counter() - t0
 
-        bench_settings = s.model_copy(update={"data_dir": tmp / "data", "database_url": None, "store": "fs",
-                                              "tsa_url": None, "pkcs12_path": None})
+        bench_settings = s.model_copy(
+            update={"data_dir": tmp / "data", "database_url": None, "store": "fs", "tsa_url": None, "pkcs12_path": None}
+        )
         svc = wiring.build_services(bench_settings, with_key=True)
         svc.signing_key and svc.signing_key()  # key loading is start-up work, not per page
         n_pages = 0
@@ -77,8 +82,12 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
             stage["read"] += time.perf_counter() - t
             t = time.perf_counter()
             fields = {k: {"value": f.value, "confidence": f.confidence} for k, f in result.fields.fields.items()}
-            issue_ecopy(IssueRequest(pages=result.pages, ocr=result.ocr,
-                                     doc_type=result.classification.doc_type, fields=fields), svc)
+            issue_ecopy(
+                IssueRequest(
+                    pages=result.pages, ocr=result.ocr, doc_type=result.classification.doc_type, fields=fields
+                ),
+                svc,
+            )
             stage["issue"] += time.perf_counter() - t
             n_pages += len(result.pages)
         full = time.perf_counter() - t0
@@ -88,7 +97,9 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
     print(f"documents: {len(docs)}   pages: {len(pages)} (bare) / {n_pages} (pipeline)   one process")
     print(f"bare tesseract -l vie --oem 1 : {bare_ppm:7.1f} pages/min  ({bare / len(pages):.2f} s/page)")
     print(f"ecopy full pipeline          : {full_ppm:7.1f} pages/min  ({full / n_pages:.2f} s/page)")
-    print(f"  of which read (load+preprocess+ocr+classify+extract): {stage['read'] / n_pages:.2f} s/page, "
-          f"issue (render+sign+store+registry): {stage['issue'] / n_pages:.2f} s/page")
+    print(
+        f"  of which read (load+preprocess+ocr+classify+extract): {stage['read'] / n_pages:.2f} s/page, "
+        f"issue (render+sign+store+registry): {stage['issue'] / n_pages:.2f} s/page"
+    )
     print(f"ratio full/bare throughput    : {full_ppm / bare_ppm:.2f}")
     return 0

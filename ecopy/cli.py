@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ecopy.settings import Settings, load_settings
 from pipeline.errors import EcopyError, InputError
 from pipeline.models import DOC_TYPE_LABELS_VI, DOC_TYPES, REVIEW_THRESHOLD, SourceFile
 from storage.errors import StorageError
-
-from ecopy.settings import Settings, load_settings
 
 log = logging.getLogger("ecopy")
 
@@ -23,8 +22,9 @@ VERDICT_EXIT = {"valid": 0, "revoked": 3, "altered": 4, "unknown": 5}
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 # ---- commands ---------------------------------------------------------------------------------
@@ -41,10 +41,9 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import wiring
     from pipeline.read import read_document
     from workers.issuing import IssueRequest, issue_ecopy
-
-    from ecopy import wiring
 
     files = []
     for p in args.files:
@@ -54,27 +53,41 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
         files.append(SourceFile(name=path.name, data=path.read_bytes()))
     svc = wiring.build_services(s, with_key=True)
     result = read_document(files, svc.read_options, doc_type=args.type)
-    fields = {k: {"value": f.value, "confidence": round(f.confidence, 3)}
-              for k, f in result.fields.fields.items()}
-    record = issue_ecopy(IssueRequest(pages=result.pages, ocr=result.ocr,
-                                      doc_type=result.classification.doc_type, fields=fields), svc)
+    fields: dict[str, dict[str, Any]] = {
+        k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in result.fields.fields.items()
+    }
+    record = issue_ecopy(
+        IssueRequest(pages=result.pages, ocr=result.ocr, doc_type=result.classification.doc_type, fields=fields), svc
+    )
     location = wiring.object_location(svc.store, record.object_key)
     if args.json:
-        print(json.dumps({
-            "ecopy_id": record.ecopy_id, "pdf": location, "sha256": record.sha256,
-            "doc_type": record.doc_type, "doc_type_confidence": round(result.classification.confidence, 3),
-            "pages": record.page_count, "verify_url": svc.issuer.verify_url(record.ecopy_id),
-            "fields": fields, "needs_review": sorted(k for k, f in fields.items()
-                                                     if float(f["confidence"]) < REVIEW_THRESHOLD),
-        }, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ecopy_id": record.ecopy_id,
+                    "pdf": location,
+                    "sha256": record.sha256,
+                    "doc_type": record.doc_type,
+                    "doc_type_confidence": round(result.classification.confidence, 3),
+                    "pages": record.page_count,
+                    "verify_url": svc.issuer.verify_url(record.ecopy_id),
+                    "fields": fields,
+                    "needs_review": sorted(k for k, f in fields.items() if float(f["confidence"]) < REVIEW_THRESHOLD),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK
     print("Đã cấp bản sao điện tử.")
     print(f"  Mã bản sao : {record.ecopy_id}")
     print(f"  Tệp PDF    : {location}")
     print(f"  SHA-256    : {record.sha256}")
     print(f"  Kiểm tra   : {svc.issuer.verify_url(record.ecopy_id)}")
-    print(f"  Loại       : {DOC_TYPE_LABELS_VI.get(record.doc_type, record.doc_type)} ({record.doc_type}, "
-          f"độ tin cậy {result.classification.confidence:.2f})")
+    print(
+        f"  Loại       : {DOC_TYPE_LABELS_VI.get(record.doc_type, record.doc_type)} ({record.doc_type}, "
+        f"độ tin cậy {result.classification.confidence:.2f})"
+    )
     print("  Thông tin đọc được (độ tin cậy; ! = cần kiểm tra lại):")
     width = max((len(k) for k in fields), default=0)
     for k, f in fields.items():
@@ -85,7 +98,6 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
 
 def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
     from api.verification import verdict_to_dict, verify_file, verify_id
-
     from ecopy import wiring
 
     registry = wiring.build_registry(s)
@@ -190,8 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT if isinstance(e, InputError) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-
-
 
 
 if __name__ == "__main__":

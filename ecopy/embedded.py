@@ -38,13 +38,29 @@ def start_local_redis(s: Settings) -> subprocess.Popen[bytes] | None:
         raise SystemExit(f"Redis at {s.redis_url} does not answer; start it or fix ECOPY_REDIS_URL.")
     binary = shutil.which("redis-server")
     if binary is None:
-        raise SystemExit("redis-server is not installed: run `make run` (it installs it) or apt-get install redis-server")
+        raise SystemExit(
+            "redis-server is not installed: run `make run` (it installs it) or apt-get install redis-server"
+        )
     redis_dir = (s.data_dir / "redis").resolve()
     redis_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(url.port or 6379), "--dir", str(redis_dir),
-         "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(url.port or 6379),
+            "--dir",
+            str(redis_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(50):
         if _redis_answers(s.redis_url):
@@ -75,7 +91,7 @@ ecopy đang chạy (embedded default) — {url}
     try:
         import uvicorn
 
-        uvicorn.run(wiring.build_app(s), host=s.host, port=s.port, log_level=s.log_level.lower())  # type: ignore[arg-type]
+        uvicorn.run(wiring.build_app(s), host=s.host, port=s.port, log_level=s.log_level.lower())
     finally:
         for proc in (worker, redis_proc):
             if proc is not None and proc.poll() is None:

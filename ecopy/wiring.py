@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ecopy.settings import Settings
+from fastapi import FastAPI
 from pipeline.load import LoadLimits
 from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki
@@ -16,15 +18,20 @@ from storage.objectstore import FilesystemStore, ObjectStore, S3Store
 from storage.registry import Registry
 from workers.context import IssuerProfile, Services
 
-from ecopy.settings import Settings
-
 log = logging.getLogger(__name__)
 
 
 def build_store(s: Settings) -> ObjectStore:
     if s.store == "s3":
-        return S3Store(s.s3_endpoint, s.s3_access_key, s.s3_secret_key.get_secret_value(), s.s3_bucket,
-                       secure=s.s3_secure, region=s.s3_region, retention_days=s.retention_days)
+        return S3Store(
+            s.s3_endpoint,
+            s.s3_access_key,
+            s.s3_secret_key.get_secret_value(),
+            s.s3_bucket,
+            secure=s.s3_secure,
+            region=s.s3_region,
+            retention_days=s.retention_days,
+        )
     return FilesystemStore(s.data_dir / "objects")
 
 
@@ -79,7 +86,7 @@ def load_signing_key(s: Settings) -> SigningKey:
 
 def read_options(s: Settings) -> ReadOptions:
     return ReadOptions(
-        load=LoadLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_pixels, max_pages=s.max_pages),
+        limits=LoadLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_pixels, max_pages=s.max_pages),
         ocr=OcrOptions(lang=s.ocr_lang, tessdata_dir=str(s.tessdata_dir) if s.tessdata_dir else None),
     )
 
@@ -97,9 +104,13 @@ def build_services(s: Settings, *, with_key: bool) -> Services:
         store=build_store(s),
         registry=build_registry(s),
         read_options=read_options(s),
-        issuer=IssuerProfile(office=s.office, certifier_name=s.certifier_name,
-                             certifier_title=s.certifier_title, public_url=s.public_url,
-                             development_only=uses_dev_pki(s)),
+        issuer=IssuerProfile(
+            office=s.office,
+            certifier_name=s.certifier_name,
+            certifier_title=s.certifier_title,
+            public_url=s.public_url,
+            development_only=uses_dev_pki(s),
+        ),
         sign_options=SignOptions(timestamp_url=s.tsa_url, location=s.signing_location),
         trust_roots=trust_roots(s),
         signing_key=signing_key if with_key else None,
@@ -115,24 +126,30 @@ def object_location(store: ObjectStore, key: str) -> str:
     return key
 
 
-def build_app(s: Settings) -> object:
+def build_app(s: Settings) -> FastAPI:
     from api.app import AppState, create_app
     from workers.queues import connect
 
     ensure_dev_pki(s)
-    state = AppState(registry=build_registry(s), store=build_store(s), redis=connect(s.redis_url),
-                     trust_roots=trust_roots(s), max_upload_bytes=s.max_upload_bytes, office=s.office)
+    state = AppState(
+        registry=build_registry(s),
+        store=build_store(s),
+        redis=connect(s.redis_url),
+        trust_roots=trust_roots(s),
+        max_upload_bytes=s.max_upload_bytes,
+        office=s.office,
+    )
     return create_app(state)
 
 
 def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
     """An RQ worker. Only a worker that listens on the sign queue is given the signing key."""
     from rq import Worker
+
     from workers import context
     from workers.queues import SIGN_QUEUE, connect
 
     services = build_services(s, with_key=SIGN_QUEUE in queues)
-    services.registry.dispose()  # no pooled connection may be shared with forked work-horses
     context.configure(services)
     conn = connect(s.redis_url)
     worker = Worker(queues, connection=conn)

@@ -166,6 +166,8 @@ class Verdict:
     reasons: tuple[str, ...]
     record: IssuedCopyInfo | None = None
     signature: SignatureReport | None = None
+    # stable English code per reason, same order as ``reasons`` (e.g. "hash.mismatch"), for API users
+    codes: tuple[str, ...] = ()
 
     @property
     def bottom_line(self) -> bool:

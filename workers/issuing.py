@@ -19,7 +19,6 @@ from pipeline.models import Certification, OcrResult, Page
 from pipeline.render import render_ecopy
 from pipeline.sign import sign_pdf
 from storage.registry import EcopyRecord
-
 from workers.context import Services
 
 log = logging.getLogger(__name__)
@@ -108,6 +107,7 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
         superseded_by=None,
     )
     stored = svc.registry.add_ecopy(record)
-    log.info("issued e-copy %s (%s, %d pages, sha256 %s)", stored.ecopy_id, req.doc_type,
-             len(req.pages), stored.sha256[:12])
+    log.info(
+        "issued e-copy %s (%s, %d pages, sha256 %s)", stored.ecopy_id, req.doc_type, len(req.pages), stored.sha256[:12]
+    )
     return stored

@@ -17,7 +17,6 @@ from pipeline.errors import EcopyError
 from pipeline.models import SourceFile
 from pipeline.read import read_document
 from storage.errors import StorageError
-
 from workers import context, serialize
 from workers.issuing import IssueRequest, issue_ecopy
 
@@ -44,8 +43,9 @@ def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
             return None
         except Exception:
             log.exception("intake %s: %s crashed", intake_id, func.__name__)
-            registry.update_intake(intake_id, status="failed", error_code="internal",
-                                   error_message=INTERNAL_ERROR_MESSAGE)
+            registry.update_intake(
+                intake_id, status="failed", error_code="internal", error_message=INTERNAL_ERROR_MESSAGE
+            )
             raise
 
     return wrapper
@@ -61,8 +61,10 @@ def process_intake(intake_id: str) -> str:
     if intake.status in ("ready", "signing", "issued"):
         return intake.status
     svc.registry.update_intake(intake_id, status="processing", error_code=None, error_message=None)
-    files = [SourceFile(name=name, data=svc.store.get(key))
-             for key, name in zip(intake.file_keys, intake.file_names, strict=True)]
+    files = [
+        SourceFile(name=name, data=svc.store.get(key))
+        for key, name in zip(intake.file_keys, intake.file_names, strict=True)
+    ]
     result = read_document(files, svc.read_options, doc_type=intake.doc_type_hint)
     prefix = _pages_prefix(intake_id)
     metas = []
@@ -72,8 +74,13 @@ def process_intake(intake_id: str) -> str:
     svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
     svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
     fields = {k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in result.fields.fields.items()}
-    svc.registry.update_intake(intake_id, status="ready", doc_type=result.classification.doc_type,
-                               fields=fields, text=[p.text for p in result.ocr.pages])
+    svc.registry.update_intake(
+        intake_id,
+        status="ready",
+        doc_type=result.classification.doc_type,
+        fields=fields,
+        text=[p.text for p in result.ocr.pages],
+    )
     log.info("intake %s read: %s, %d pages", intake_id, result.classification.doc_type, len(result.pages))
     return "ready"
 
@@ -97,7 +104,16 @@ def issue_intake(intake_id: str) -> str:
     ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))
     reserved = intake.ecopy_id or new_ecopy_id()
     svc.registry.update_intake(intake_id, status="signing", ecopy_id=reserved, error_code=None, error_message=None)
-    record = issue_ecopy(IssueRequest(pages=pages, ocr=ocr, doc_type=intake.doc_type, fields=intake.fields,
-                                      intake_id=intake_id, reserved_ecopy_id=reserved), svc)
+    record = issue_ecopy(
+        IssueRequest(
+            pages=pages,
+            ocr=ocr,
+            doc_type=intake.doc_type,
+            fields=intake.fields,
+            intake_id=intake_id,
+            reserved_ecopy_id=reserved,
+        ),
+        svc,
+    )
     svc.registry.update_intake(intake_id, status="issued", ecopy_id=record.ecopy_id)
     return record.ecopy_id

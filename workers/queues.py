@@ -21,13 +21,21 @@ def connect(redis_url: str) -> Redis:
 
 def enqueue_process_intake(conn: Redis, intake_id: str, *, queue: str = INTAKE_QUEUE) -> Job:
     return Queue(queue, connection=conn).enqueue(
-        "workers.jobs.process_intake", intake_id, job_id=f"process-{intake_id}",
-        retry=RETRY, job_timeout=JOB_TIMEOUT, description=f"đọc hồ sơ {intake_id}",
+        "workers.jobs.process_intake",
+        intake_id,
+        job_id=f"process-{intake_id}",
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT,
+        description=f"đọc hồ sơ {intake_id}",
     )
 
 
 def enqueue_issue_intake(conn: Redis, intake_id: str) -> Job:
     return Queue(SIGN_QUEUE, connection=conn).enqueue(
-        "workers.jobs.issue_intake", intake_id, job_id=f"issue-{intake_id}",
-        retry=RETRY, job_timeout=JOB_TIMEOUT, description=f"ký và cấp bản sao cho hồ sơ {intake_id}",
+        "workers.jobs.issue_intake",
+        intake_id,
+        job_id=f"issue-{intake_id}",
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT,
+        description=f"ký và cấp bản sao cho hồ sơ {intake_id}",
     )

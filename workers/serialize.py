@@ -25,8 +25,7 @@ def page_to_png(page: Page) -> bytes:
 
 
 def page_meta(page: Page) -> dict[str, Any]:
-    return {"index": page.index, "dpi": page.dpi, "source": page.source,
-            "rotation": page.rotation, "skew": page.skew}
+    return {"index": page.index, "dpi": page.dpi, "source": page.source, "rotation": page.rotation, "skew": page.skew}
 
 
 def page_from_png(data: bytes, meta: dict[str, Any]) -> Page:
@@ -35,8 +34,14 @@ def page_from_png(data: bytes, meta: dict[str, Any]) -> Page:
         raise ValueError("stored page image is unreadable")
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-    return Page(index=int(meta["index"]), image=arr, dpi=meta.get("dpi"), source=meta.get("source", ""),
-                rotation=int(meta.get("rotation", 0)), skew=float(meta.get("skew", 0.0)))
+    return Page(
+        index=int(meta["index"]),
+        image=arr,
+        dpi=meta.get("dpi"),
+        source=meta.get("source", ""),
+        rotation=int(meta.get("rotation", 0)),
+        skew=float(meta.get("skew", 0.0)),
+    )
 
 
 def ocr_to_json(ocr: OcrResult) -> bytes:
@@ -45,9 +50,11 @@ def ocr_to_json(ocr: OcrResult) -> bytes:
         "language": ocr.language,
         "pages": [
             {
-                "index": p.index, "width": p.width, "height": p.height, "lines": list(p.lines),
-                "words": [[w.text, w.confidence, w.box.x, w.box.y, w.box.w, w.box.h, w.line, w.block]
-                          for w in p.words],
+                "index": p.index,
+                "width": p.width,
+                "height": p.height,
+                "lines": list(p.lines),
+                "words": [[w.text, w.confidence, w.box.x, w.box.y, w.box.w, w.box.h, w.line, w.block] for w in p.words],
             }
             for p in ocr.pages
         ],
@@ -59,9 +66,14 @@ def ocr_from_json(data: bytes) -> OcrResult:
     doc = json.loads(data)
     pages = tuple(
         OcrPage(
-            index=p["index"], width=p["width"], height=p["height"], lines=tuple(p["lines"]),
-            words=tuple(Word(text=t, confidence=c, box=Box(x, y, w, h), line=ln, block=b)
-                        for t, c, x, y, w, h, ln, b in p["words"]),
+            index=p["index"],
+            width=p["width"],
+            height=p["height"],
+            lines=tuple(p["lines"]),
+            words=tuple(
+                Word(text=t, confidence=c, box=Box(x, y, w, h), line=ln, block=b)
+                for t, c, x, y, w, h, ln, b in p["words"]
+            ),
         )
         for p in doc["pages"]
     )

@@ -1,0 +1,1 @@
+"""Wrappers around external programs: the only place in ``pipeline`` that starts a subprocess."""

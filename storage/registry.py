@@ -1,0 +1,622 @@
+"""The registry: which e-copies were issued (and their fate), and the intakes they came from.
+
+SQLite for the embedded default, PostgreSQL in production; the same SQLAlchemy Core code for
+both, the schema owned by the Alembic migrations in ``storage/migrations`` (``Registry.migrate``).
+
+An issued e-copy's row keeps the SHA-256 and object key of the exact issued bytes forever:
+revocation and supersession only change ``status`` / ``revoked_reason`` / ``superseded_by``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import fcntl
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
+from sqlalchemy.pool import StaticPool
+
+from storage.errors import (
+    DuplicateError,
+    InvalidStateError,
+    NotFoundError,
+    RegistryError,
+    StorageError,
+    StorageUnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EcopyStatus = Literal["issued", "revoked", "superseded"]
+ECOPY_STATUSES: tuple[str, ...] = ("issued", "revoked", "superseded")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same for every process migrating the same database.
+_PG_MIGRATION_LOCK = 0x6563_6F70_7931  # "ecopy1"
+_MIGRATE_LOCK = threading.Lock()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware_utc(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (got naive {value!r})")
+    return value.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcopyRecord:
+    """One issued e-copy as the registry knows it."""
+
+    ecopy_id: str
+    doc_type: str
+    fields: dict[str, dict[str, Any]]  # name -> {"value": str, "confidence": float}
+    sha256: str  # of the exact issued PDF bytes
+    object_key: str
+    office: str
+    signer_cert_sha256: str
+    status: EcopyStatus = "issued"
+    issued_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
+    certificate_number: str = ""  # "Số chứng thực", as printed
+    page_count: int = 0
+    intake_id: str | None = None
+    revoked_reason: str | None = None
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeRecord:
+    """One scan-to-e-copy case, from upload to issue or failure."""
+
+    id: str
+    status: str
+    office: str
+    doc_type_hint: str | None = None
+    doc_type: str | None = None
+    file_keys: list[str] = field(default_factory=list)
+    file_names: list[str] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+    error_code: str | None = None
+    error_message: str | None = None
+    ecopy_id: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
+
+
+# ---- schema (the migrations create it; these objects are for queries) ----------------------
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite too (which stores naive text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = _aware_utc(value, "timestamp")
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+ecopies = sa.Table(
+    "ecopies",
+    metadata,
+    sa.Column("ecopy_id", sa.String(64), primary_key=True),
+    sa.Column("doc_type", sa.String(64), nullable=False),
+    sa.Column("fields", JSONType, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("object_key", sa.String(1024), nullable=False),
+    sa.Column("office", sa.String(255), nullable=False),
+    sa.Column("signer_cert_sha256", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("issued_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("certificate_number", sa.String(64), nullable=False),
+    sa.Column("page_count", sa.Integer, nullable=False),
+    sa.Column("intake_id", sa.String(64), nullable=True),
+    sa.Column("revoked_reason", sa.Text, nullable=True),
+    sa.Column("superseded_by", sa.String(64), nullable=True),
+    sa.UniqueConstraint("sha256", name="uq_ecopies_sha256"),
+    sa.UniqueConstraint("intake_id", name="uq_ecopies_intake_id"),
+    sa.CheckConstraint("status IN ('issued', 'revoked', 'superseded')", name="ck_ecopies_status"),
+    sa.Index("ix_ecopies_office_issued_at", "office", "issued_at"),
+)
+
+intakes = sa.Table(
+    "intakes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("office", sa.String(255), nullable=False),
+    sa.Column("doc_type_hint", sa.String(64), nullable=True),
+    sa.Column("doc_type", sa.String(64), nullable=True),
+    sa.Column("file_keys", JSONType, nullable=False),
+    sa.Column("file_names", JSONType, nullable=False),
+    sa.Column("fields", JSONType, nullable=False),
+    sa.Column("text", JSONType, nullable=False),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("ecopy_id", sa.String(64), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_intakes_status_created_at", "status", "created_at"),
+)
+
+certificate_sequences = sa.Table(
+    "certificate_sequences",
+    metadata,
+    sa.Column("office", sa.String(255), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),
+    sa.Column("last_number", sa.Integer, nullable=False),
+)
+
+_INTAKE_UPDATABLE = frozenset(
+    {
+        "status",
+        "office",
+        "doc_type_hint",
+        "doc_type",
+        "file_keys",
+        "file_names",
+        "fields",
+        "text",
+        "error_code",
+        "error_message",
+        "ecopy_id",
+    }
+)
+
+
+def normalize_url(url: str) -> str:
+    """Pick the drivers we ship: psycopg 3 for PostgreSQL (SQLAlchemy would default to psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            engine = sa.create_engine(
+                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                cursor.execute("PRAGMA busy_timeout=30000")  # wait for the writer instead of failing
+                cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint
+                cursor.execute("PRAGMA foreign_keys=ON")
+            finally:
+                cursor.close()
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = 5
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+class Registry:
+    """All reads and writes of the registry. Safe to share between threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self._engine = _create_engine(self.url)
+        self.dialect = self._engine.dialect.name
+        # RQ forks a work-horse per job: a child must never reuse the parent's pooled connections.
+        engine_ref = weakref.ref(self._engine)
+
+        def _forget_parent_connections() -> None:
+            engine = engine_ref()
+            if engine is not None:
+                engine.dispose(close=False)
+
+        os.register_at_fork(after_in_child=_forget_parent_connections)
+
+    def describe(self) -> str:
+        return f"registry {make_url(self.url).render_as_string(hide_password=True)}"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ---- plumbing -----------------------------------------------------------------------------
+    @contextmanager
+    def _db_errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except StorageError:
+            raise
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as e:
+            # Server down, connection dropped, SQLite busy past busy_timeout: a retry may work.
+            raise StorageUnavailableError(detail=f"{action} in {self.describe()}: {e.orig or e}") from e
+        except sa_exc.DBAPIError as e:
+            raise RegistryError(detail=f"{action} in {self.describe()}: {e.orig or e}") from e
+        except sa_exc.SQLAlchemyError as e:
+            raise RegistryError(detail=f"{action} in {self.describe()}: {e}") from e
+
+    def _tx(self, action: str, fn: Callable[[Connection], T]) -> T:
+        with self._db_errors(action), self._engine.begin() as conn:
+            return fn(conn)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (Alembic ``upgrade head``).
+
+        Safe to run twice and from several processes at once: PostgreSQL migrators queue on an
+        advisory lock, SQLite ones on a lock file next to the database; threads of one process
+        queue on a lock of their own (Alembic's context is process-global).
+        """
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+        def upgrade(conn: Connection) -> None:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+        with _MIGRATE_LOCK, self._sqlite_file_lock():
+            self._tx("migrate", upgrade)
+        log.info("registry schema at head (%s)", self.describe())
+
+    @contextmanager
+    def _sqlite_file_lock(self) -> Iterator[None]:
+        database = make_url(self.url).database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        lock_path = Path(database).expanduser().with_name(Path(database).name + ".migrate-lock")
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ---- e-copies -----------------------------------------------------------------------------
+    def add_ecopy(self, rec: EcopyRecord) -> EcopyRecord:
+        """Register an issued e-copy. Idempotent per intake: if ``rec.intake_id`` already has an
+        e-copy, that one is returned and nothing is inserted (a signing job that ran twice)."""
+        if rec.status not in ECOPY_STATUSES:
+            raise ValueError(f"unknown e-copy status {rec.status!r}")
+        row = _ecopy_row(rec)
+
+        def insert(conn: Connection) -> EcopyRecord | None:
+            if rec.intake_id is not None:
+                existing = self._select_ecopy(conn, ecopies.c.intake_id == rec.intake_id)
+                if existing is not None:
+                    return existing
+            conn.execute(ecopies.insert().values(**row))
+            return None
+
+        try:
+            existing = self._tx("add e-copy", insert)
+        except RegistryError as e:
+            if not isinstance(e.__cause__, sa_exc.IntegrityError):
+                raise
+            return self._resolve_conflict(rec, e)
+        if existing is not None:
+            log.info(
+                "intake %s already has e-copy %s; not registering %s",
+                rec.intake_id,
+                existing.ecopy_id,
+                rec.ecopy_id,
+            )
+            return existing
+        log.info("registered e-copy %s (intake %s, sha256 %s)", rec.ecopy_id, rec.intake_id, rec.sha256)
+        return self._require_ecopy(rec.ecopy_id)
+
+    def _resolve_conflict(self, rec: EcopyRecord, error: RegistryError) -> EcopyRecord:
+        """A unique constraint fired: a concurrent twin (return it) or a real duplicate (raise)."""
+        if rec.intake_id is not None:
+            twin = self.find_by_intake(rec.intake_id)
+            if twin is not None:
+                return twin
+        same_id = self.get_ecopy(rec.ecopy_id)
+        if same_id is not None and same_id.sha256 == rec.sha256 and same_id.intake_id == rec.intake_id:
+            return same_id
+        raise DuplicateError(
+            detail=f"e-copy {rec.ecopy_id} (sha256 {rec.sha256}) conflicts with a registered one: "
+            f"{error.detail}"
+        ) from error
+
+    def _select_ecopy(self, conn: Connection, where: sa.ColumnElement[bool]) -> EcopyRecord | None:
+        row = conn.execute(sa.select(ecopies).where(where)).mappings().first()
+        return _ecopy_from_row(row) if row is not None else None
+
+    def _require_ecopy(self, ecopy_id: str) -> EcopyRecord:
+        rec = self.get_ecopy(ecopy_id)
+        if rec is None:
+            raise NotFoundError(detail=f"e-copy {ecopy_id} not in {self.describe()}")
+        return rec
+
+    def get_ecopy(self, ecopy_id: str) -> EcopyRecord | None:
+        return self._tx("get e-copy", lambda c: self._select_ecopy(c, ecopies.c.ecopy_id == ecopy_id))
+
+    def find_by_sha256(self, sha256: str) -> EcopyRecord | None:
+        return self._tx(
+            "find e-copy by sha256", lambda c: self._select_ecopy(c, ecopies.c.sha256 == sha256.lower())
+        )
+
+    def find_by_intake(self, intake_id: str) -> EcopyRecord | None:
+        return self._tx(
+            "find e-copy by intake", lambda c: self._select_ecopy(c, ecopies.c.intake_id == intake_id)
+        )
+
+    def count_ecopies(self, *, status: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(ecopies)
+        if status is not None:
+            query = query.where(ecopies.c.status == status)
+        return int(self._tx("count e-copies", lambda c: c.execute(query).scalar_one()))
+
+    def revoke(self, ecopy_id: str, reason: str, superseded_by: str | None = None) -> EcopyRecord:
+        """Mark an e-copy revoked (or superseded, when a corrected copy replaces it).
+
+        Never touches the SHA-256 or object key. Repeating the same revocation is a no-op;
+        a revoked copy may later be marked superseded; a superseded one stays as it is.
+        """
+        if not reason or not reason.strip():
+            raise ValueError("a revocation needs a reason")
+        if superseded_by == ecopy_id:
+            raise ValueError("an e-copy cannot supersede itself")
+        target: EcopyStatus = "superseded" if superseded_by else "revoked"
+
+        def change(conn: Connection) -> EcopyRecord:
+            query = sa.select(ecopies).where(ecopies.c.ecopy_id == ecopy_id)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                raise NotFoundError(detail=f"e-copy {ecopy_id} not in {self.describe()}")
+            current = _ecopy_from_row(row)
+            if current.status == target and current.superseded_by == superseded_by:
+                return current  # same revocation again: keep the first reason and time
+            if current.status == "superseded":
+                raise InvalidStateError(
+                    f"Bản sao {ecopy_id} đã được thay thế bởi bản {current.superseded_by}; "
+                    "không thể thay đổi nữa.",
+                    detail=f"e-copy {ecopy_id} is already superseded by {current.superseded_by}",
+                )
+            if current.status == "revoked" and target == "revoked":
+                return current
+            conn.execute(
+                ecopies.update()
+                .where(ecopies.c.ecopy_id == ecopy_id)
+                .values(
+                    status=target,
+                    revoked_reason=reason.strip(),
+                    superseded_by=superseded_by,
+                    updated_at=utcnow(),
+                )
+            )
+            updated = self._select_ecopy(conn, ecopies.c.ecopy_id == ecopy_id)
+            assert updated is not None
+            return updated
+
+        rec = self._tx("revoke e-copy", change)
+        log.info(
+            "e-copy %s is now %s (superseded_by=%s): %s", ecopy_id, rec.status, rec.superseded_by, reason
+        )
+        return rec
+
+    def next_certificate_number(self, office: str, year: int) -> int:
+        """The next number of the office's certification book for ``year`` (1, 2, 3…).
+
+        One atomic upsert: concurrent callers on PostgreSQL serialize on the row, SQLite
+        serializes writers; nobody gets the same number twice.
+        """
+        table = certificate_sequences
+        insert_fn = postgresql.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+        if self.dialect not in ("postgresql", "sqlite"):
+            raise RegistryError(detail=f"certificate sequence not implemented for {self.dialect}")
+        stmt = (
+            insert_fn(table)
+            .values(office=office, year=year, last_number=1)
+            .on_conflict_do_update(
+                index_elements=[table.c.office, table.c.year],
+                set_={"last_number": table.c.last_number + 1},
+            )
+            .returning(table.c.last_number)
+        )
+        number = int(self._tx("next certificate number", lambda c: c.execute(stmt).scalar_one()))
+        log.debug("certificate number %d for %s/%d", number, office, year)
+        return number
+
+    # ---- intakes ------------------------------------------------------------------------------
+    def create_intake(
+        self,
+        id: str,
+        office: str,
+        file_keys: list[str],
+        file_names: list[str],
+        doc_type_hint: str | None = None,
+        *,
+        status: str = "received",
+    ) -> IntakeRecord:
+        """Record a new intake. Creating the same intake (same files) again returns the stored one."""
+        if len(file_keys) != len(file_names):
+            raise ValueError("file_keys and file_names must have the same length")
+        now = utcnow()
+        row: dict[str, Any] = {
+            "id": id,
+            "status": status,
+            "office": office,
+            "doc_type_hint": doc_type_hint,
+            "doc_type": None,
+            "file_keys": list(file_keys),
+            "file_names": list(file_names),
+            "fields": {},
+            "text": [],
+            "error_code": None,
+            "error_message": None,
+            "ecopy_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            self._tx("create intake", lambda c: c.execute(intakes.insert().values(**row)))
+        except RegistryError as e:
+            if not isinstance(e.__cause__, sa_exc.IntegrityError):
+                raise
+            existing = self.get_intake(id)
+            if existing is not None and existing.file_keys == list(file_keys):
+                return existing
+            raise DuplicateError(detail=f"intake {id} already exists with other files") from e
+        log.info("created intake %s (%d files, office %s)", id, len(file_keys), office)
+        return self._require_intake(id)
+
+    def get_intake(self, id: str) -> IntakeRecord | None:
+        def select(conn: Connection) -> IntakeRecord | None:
+            row = conn.execute(sa.select(intakes).where(intakes.c.id == id)).mappings().first()
+            return _intake_from_row(row) if row is not None else None
+
+        return self._tx("get intake", select)
+
+    def _require_intake(self, id: str) -> IntakeRecord:
+        rec = self.get_intake(id)
+        if rec is None:
+            raise NotFoundError(detail=f"intake {id} not in {self.describe()}")
+        return rec
+
+    def update_intake(self, id: str, **changes: Any) -> IntakeRecord:
+        """Change some columns of an intake (``status``, ``fields``, ``error_code``…)."""
+        unknown = set(changes) - _INTAKE_UPDATABLE
+        if unknown:
+            raise TypeError(f"update_intake() got unknown fields: {', '.join(sorted(unknown))}")
+        values = {k: copy.deepcopy(v) for k, v in changes.items()}
+        values["updated_at"] = utcnow()
+
+        def update(conn: Connection) -> None:
+            result = conn.execute(intakes.update().where(intakes.c.id == id).values(**values))
+            if result.rowcount == 0:
+                raise NotFoundError(detail=f"intake {id} not in {self.describe()}")
+
+        self._tx("update intake", update)
+        log.debug("intake %s updated: %s", id, ", ".join(sorted(changes)))
+        return self._require_intake(id)
+
+    def list_intakes(
+        self, *, status: str | None = None, office: str | None = None, limit: int = 100
+    ) -> list[IntakeRecord]:
+        """Newest first; for review queues and batch reports."""
+        query = sa.select(intakes).order_by(intakes.c.created_at.desc(), intakes.c.id).limit(limit)
+        if status is not None:
+            query = query.where(intakes.c.status == status)
+        if office is not None:
+            query = query.where(intakes.c.office == office)
+        rows = self._tx("list intakes", lambda c: c.execute(query).mappings().all())
+        return [_intake_from_row(r) for r in rows]
+
+
+# ---- row <-> record ----------------------------------------------------------------------------
+def _ecopy_row(rec: EcopyRecord) -> dict[str, Any]:
+    return {
+        "ecopy_id": rec.ecopy_id,
+        "doc_type": rec.doc_type,
+        "fields": copy.deepcopy(dict(rec.fields)),
+        "sha256": rec.sha256.lower(),
+        "object_key": rec.object_key,
+        "office": rec.office,
+        "signer_cert_sha256": rec.signer_cert_sha256.lower(),
+        "status": rec.status,
+        "issued_at": _aware_utc(rec.issued_at, "issued_at"),
+        "updated_at": _aware_utc(rec.updated_at, "updated_at"),
+        "certificate_number": rec.certificate_number,
+        "page_count": rec.page_count,
+        "intake_id": rec.intake_id,
+        "revoked_reason": rec.revoked_reason,
+        "superseded_by": rec.superseded_by,
+    }
+
+
+def _ecopy_from_row(row: RowMapping) -> EcopyRecord:
+    return EcopyRecord(
+        ecopy_id=row["ecopy_id"],
+        doc_type=row["doc_type"],
+        fields=dict(row["fields"] or {}),
+        sha256=row["sha256"],
+        object_key=row["object_key"],
+        office=row["office"],
+        signer_cert_sha256=row["signer_cert_sha256"],
+        status=row["status"],
+        issued_at=row["issued_at"],
+        updated_at=row["updated_at"],
+        certificate_number=row["certificate_number"],
+        page_count=int(row["page_count"]),
+        intake_id=row["intake_id"],
+        revoked_reason=row["revoked_reason"],
+        superseded_by=row["superseded_by"],
+    )
+
+
+def _intake_from_row(row: RowMapping) -> IntakeRecord:
+    return IntakeRecord(
+        id=row["id"],
+        status=row["status"],
+        office=row["office"],
+        doc_type_hint=row["doc_type_hint"],
+        doc_type=row["doc_type"],
+        file_keys=list(row["file_keys"] or []),
+        file_names=list(row["file_names"] or []),
+        fields=dict(row["fields"] or {}),
+        text=list(row["text"] or []),
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        ecopy_id=row["ecopy_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+__all__ = [
+    "ECOPY_STATUSES",
+    "EcopyRecord",
+    "EcopyStatus",
+    "IntakeRecord",
+    "Registry",
+    "normalize_url",
+    "utcnow",
+]

@@ -1,0 +1,162 @@
+"""Counter path through the API and real RQ workers on real Redis: intake → read → issue → verify.
+
+Run on both backends: the embedded default (files + SQLite) and production's (S3 on SeaweedFS +
+PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis
+from rq import Queue, SimpleWorker, Worker
+
+from api.app import AppState, create_app
+from ecopy import wiring
+from ecopy.settings import Settings
+from storage.objectstore import S3Store
+from tests.corpus import corpus_doc
+from workers import context, jobs
+from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
+
+
+@pytest.fixture(params=["fs-sqlite", "s3-postgresql"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[dict]:
+    overrides: dict = {"data_dir": tmp_path / "data", "redis_url": redis_url}
+    if request.param == "s3-postgresql":
+        s3 = request.getfixturevalue("s3_server")
+        overrides |= {
+            "store": "s3",
+            "s3_endpoint": s3.endpoint,
+            "s3_access_key": s3.access_key,
+            "s3_secret_key": s3.secret_key,
+            "s3_bucket": f"t-{uuid.uuid4().hex[:12]}",
+            "database_url": request.getfixturevalue("pg_url"),
+        }
+    settings = Settings(**overrides)
+    services = wiring.build_services(settings, with_key=True)
+    if request.param == "s3-postgresql":
+        assert isinstance(services.store, S3Store)
+    context.configure(services)
+    conn = Redis.from_url(redis_url)
+    for q in (INTAKE_QUEUE, SIGN_QUEUE):
+        Queue(q, connection=conn).empty()
+    app = create_app(
+        AppState(
+            registry=services.registry,
+            store=services.store,
+            redis=conn,
+            trust_roots=services.trust_roots,
+            max_upload_bytes=20 * 1024 * 1024,
+            office=settings.office,
+        )
+    )
+    with TestClient(app) as client:
+        yield {"client": client, "services": services, "conn": conn}
+
+
+def drain(conn: Redis, queue: str, *, fork: bool = True) -> None:
+    """A real RQ worker (forking a work-horse per job, as in production) until the queue is empty."""
+    cls = Worker if fork else SimpleWorker
+    cls([Queue(queue, connection=conn)], connection=conn).work(burst=True)
+
+
+def upload(client: TestClient, path: Path, **form: str) -> dict:
+    with path.open("rb") as fh:
+        r = client.post("/api/v1/intakes", files=[("files", (path.name, fh, "application/octet-stream"))], data=form)
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@pytest.mark.slow
+def test_intake_to_verified_copy(stack: dict) -> None:
+    client, conn, services = stack["client"], stack["conn"], stack["services"]
+    assert client.get("/healthz").json()["status"] == "ok"
+    files, _ = corpus_doc("dev_0004")
+    intake_id = upload(client, files[0])["id"]
+    assert client.get(f"/api/v1/intakes/{intake_id}").json()["status"] == "queued"
+
+    drain(conn, INTAKE_QUEUE)
+    intake = client.get(f"/api/v1/intakes/{intake_id}").json()
+    assert intake["status"] == "ready", intake
+    assert intake["doc_type"] == "cccd_front" and len(intake["fields"]["id_number"]["value"]) == 12
+
+    assert client.post(f"/api/v1/intakes/{intake_id}/issue").status_code == 202
+    drain(conn, SIGN_QUEUE)
+    intake = client.get(f"/api/v1/intakes/{intake_id}").json()
+    assert intake["status"] == "issued", intake
+    ecopy_id = intake["ecopy_id"]
+
+    record = services.registry.get_ecopy(ecopy_id)
+    pdf = services.store.get(record.object_key)
+    r = client.post("/api/v1/verify", files={"file": ("copy.pdf", pdf, "application/pdf")})
+    assert r.json()["verdict"] == "valid" and r.json()["ecopy_id"] == ecopy_id
+    assert client.post("/api/v1/verify", json={"ecopy_id": ecopy_id}).json()["verdict"] == "valid"
+    page = client.get(f"/v/{ecopy_id}")
+    assert page.status_code == 200 and "HỢP LỆ" in page.text and "Căn cước công dân" in page.text
+
+    # WHEN the signing job runs again (a retry after a crash) THEN there is still one e-copy
+    assert jobs.issue_intake(intake_id) == ecopy_id
+    assert services.registry.count_ecopies() == 1
+    assert [k for k in services.store.list("ecopies/") if k.endswith(".pdf")] == [record.object_key]
+
+    # AND a revoked record verifies as revoked, by ID and by file
+    services.registry.revoke(ecopy_id, "cấp nhầm")
+    assert client.post("/api/v1/verify", json={"ecopy_id": ecopy_id}).json()["verdict"] == "revoked"
+    assert (
+        client.post("/api/v1/verify", files={"file": ("c.pdf", pdf, "application/pdf")}).json()["verdict"] == "revoked"
+    )
+    assert "ĐÃ BỊ THU HỒI" in client.get(f"/v/{ecopy_id}").text
+
+
+def test_a_corrupt_scan_fails_with_reason_and_the_queue_carries_on(stack: dict, tmp_path: Path) -> None:
+    client, conn = stack["client"], stack["conn"]
+    files, _ = corpus_doc("dev_0004")
+    data = files[0].read_bytes()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(data[: len(data) // 2])  # a PNG header, then nothing: passes the sniff
+    bad_id = upload(client, broken)["id"]
+    good_id = upload(client, files[0], doc_type="cccd_front")["id"]
+    drain(conn, INTAKE_QUEUE)
+    bad = client.get(f"/api/v1/intakes/{bad_id}").json()
+    assert bad["status"] == "failed" and bad["error"]["code"] == "input.corrupt"
+    assert "quét lại" in bad["error"]["message"]
+    assert client.get(f"/api/v1/intakes/{good_id}").json()["status"] == "ready"
+    r = client.post(f"/api/v1/intakes/{bad_id}/issue")
+    assert r.status_code == 409 and r.json()["code"] == "intake.not_ready"
+
+
+def test_intake_refuses_bad_files_up_front(stack: dict) -> None:
+    client = stack["client"]
+    r = client.post("/api/v1/intakes", files=[("files", ("empty.png", b"", "image/png"))])
+    assert r.status_code == 422 and r.json()["code"] == "input.empty"
+    r = client.post("/api/v1/intakes", files=[("files", ("a.pdf", b"hello, not a pdf", "application/pdf"))])
+    assert r.status_code == 415 and r.json()["code"] == "input.unsupported_type"
+    r = client.post(
+        "/api/v1/intakes",
+        files=[("files", ("a.png", b"\x89PNG\r\n\x1a\n", "image/png"))],
+        data={"doc_type": "passport"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "input.unknown_doc_type"
+    assert client.get("/api/v1/intakes/nope").status_code == 404
+
+
+def test_oversized_upload_gets_413_before_the_body_is_read(stack: dict) -> None:
+    client = stack["client"]
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (21 * 1024 * 1024)
+    r = client.post("/api/v1/verify", files={"file": ("big.pdf", big, "application/pdf")})
+    assert r.status_code == 413 and r.json()["code"] == "input.too_large"
+
+
+def test_verify_page_for_unknown_and_malformed_ids(stack: dict) -> None:
+    client = stack["client"]
+    from pipeline.ecopy_id import new_ecopy_id
+
+    r = client.get(f"/v/{new_ecopy_id()}")
+    assert r.status_code == 200 and "KHÔNG TÌM THẤY" in r.text
+    r = client.get("/v/not-an-id")
+    assert "không đúng định dạng" in r.text
