@@ -25,6 +25,8 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("alembic", "pikepdf"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # ---- commands ---------------------------------------------------------------------------------

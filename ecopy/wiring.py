@@ -7,8 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
-from ecopy.settings import Settings
 from fastapi import FastAPI
+
+from ecopy.settings import Settings
 from pipeline.load import LoadLimits
 from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki

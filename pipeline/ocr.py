@@ -133,7 +133,11 @@ def flatten_background(grey: np.ndarray, dpi: float | None = None) -> np.ndarray
     background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     background = cv2.GaussianBlur(background, (0, 0), k / 2)
     flat = cv2.divide(grey, background, scale=255)
-    return cv2.normalize(flat, None, 0, 255, cv2.NORM_MINMAX)
+    lo, hi = int(flat.min()), int(flat.max())
+    if hi <= lo:
+        return flat
+    stretched = (flat.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return stretched.astype(np.uint8)
 
 
 # ---- words → lines ---------------------------------------------------------------------------

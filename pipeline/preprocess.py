@@ -112,8 +112,8 @@ def straighten_photo(image: np.ndarray) -> np.ndarray:
     if corners is None:
         return image
     tl, tr, br, bl = corners
-    w = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
-    h = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    w = round(float(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    h = round(float(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
     target = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
     m = cv2.getPerspectiveTransform(corners, target)
     return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)

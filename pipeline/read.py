@@ -37,9 +37,7 @@ class ReadResult:
     fields: ExtractedFields
 
 
-def read_document(
-    files: Sequence[SourceFile], options: ReadOptions, doc_type: str | None = None
-) -> ReadResult:
+def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: str | None = None) -> ReadResult:
     """Read a scanned document. ``doc_type`` (chosen by the clerk) skips classification."""
     if doc_type is not None and doc_type not in DOC_TYPES:
         raise UnknownDocumentTypeError(detail=f"unknown doc_type {doc_type!r}; expected one of {DOC_TYPES}")

@@ -6,6 +6,9 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,7 @@ from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
 @pytest.fixture(params=["fs-sqlite", "s3-postgresql"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[dict]:
     overrides: dict = {"data_dir": tmp_path / "data", "redis_url": redis_url}
+    s3 = None
     if request.param == "s3-postgresql":
         s3 = request.getfixturevalue("s3_server")
         overrides |= {
@@ -56,7 +60,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Ite
         )
     )
     with TestClient(app) as client:
-        yield {"client": client, "services": services, "conn": conn}
+        yield {"client": client, "services": services, "conn": conn, "s3": s3}
 
 
 def drain(conn: Redis, queue: str, *, fork: bool = True) -> None:
@@ -160,3 +164,30 @@ def test_verify_page_for_unknown_and_malformed_ids(stack: dict) -> None:
     assert r.status_code == 200 and "KHÔNG TÌM THẤY" in r.text
     r = client.get("/v/not-an-id")
     assert "không đúng định dạng" in r.text
+
+
+@pytest.mark.slow
+def test_the_ecopy_worker_command_processes_what_serve_enqueued(stack: dict, tmp_path: Path, redis_url: str) -> None:
+    """`ecopy worker` as its own process (the way `make run` and compose start it)."""
+    client, services = stack["client"], stack["services"]
+    env = dict(os.environ, ECOPY_REDIS_URL=redis_url, ECOPY_DATA_DIR=str(tmp_path / "data"))
+    if isinstance(services.store, S3Store):
+        s3 = stack["s3"]
+        env |= {
+            "ECOPY_STORE": "s3",
+            "ECOPY_S3_ENDPOINT": s3.endpoint,
+            "ECOPY_S3_ACCESS_KEY": s3.access_key,
+            "ECOPY_S3_SECRET_KEY": s3.secret_key,
+            "ECOPY_S3_BUCKET": services.store.bucket,
+            "ECOPY_DATABASE_URL": services.registry.url,
+        }
+    files, _ = corpus_doc("dev_0004")
+    intake_id = upload(client, files[0])["id"]
+    worker = [sys.executable, "-m", "ecopy.cli", "worker", "--burst"]
+    subprocess.run([*worker, "--queues", "intake"], env=env, check=True, timeout=300)
+    assert client.get(f"/api/v1/intakes/{intake_id}").json()["status"] == "ready"
+    client.post(f"/api/v1/intakes/{intake_id}/issue")
+    subprocess.run([*worker, "--queues", "sign"], env=env, check=True, timeout=300)
+    intake = client.get(f"/api/v1/intakes/{intake_id}").json()
+    assert intake["status"] == "issued"
+    assert client.post("/api/v1/verify", json={"ecopy_id": intake["ecopy_id"]}).json()["verdict"] == "valid"

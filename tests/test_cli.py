@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import pikepdf
@@ -64,6 +65,22 @@ def test_digitize_issues_a_registered_signed_copy(issued: dict) -> None:
         assert set(f) >= {"value", "confidence"} and 0.0 <= f["confidence"] <= 1.0
     # AND the ID card number was read as 12 digits
     assert len(out["fields"]["id_number"]["value"]) == 12
+    # AND poppler, independently of pyHanko, finds the signature intact over the whole file
+    sig = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in sig and "Total document signed" in sig
+
+
+@pytest.mark.slow
+def test_multi_page_pdf_letter_becomes_one_copy(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files, truth = corpus_doc("dev_0012")  # a clean two-page letter, one PDF file
+    code, out = run_json(capsys, "digitize", *map(str, files), "--json")
+    assert code == 0 and out["doc_type"] == "generic_letter"
+    n_scan_pages = len(truth["text"])
+    assert out["pages"] == n_scan_pages
+    # the e-copy has the scanned pages plus the certification page
+    assert len(pikepdf.open(out["pdf"]).pages) == n_scan_pages + 1
+    code, v = run_json(capsys, "verify", out["pdf"], "--json")
+    assert v["verdict"] == "valid"
 
 
 def test_verify_by_file_and_by_id_is_valid(issued: dict, capsys: pytest.CaptureFixture[str]) -> None:

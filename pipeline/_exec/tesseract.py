@@ -70,9 +70,7 @@ def _run(args: Sequence[str], image: np.ndarray, options: TesseractOptions) -> s
         cmd += ["--tessdata-dir", options.tessdata_dir]
     cmd += list(args)
     try:
-        return subprocess.run(
-            cmd, input=_encode_png(image), capture_output=True, timeout=options.timeout, check=True
-        )
+        return subprocess.run(cmd, input=_encode_png(image), capture_output=True, timeout=options.timeout, check=True)
     except subprocess.TimeoutExpired as e:
         raise OcrTimeoutError(detail=f"tesseract took longer than {options.timeout:.0f}s: {cmd}") from e
     except subprocess.CalledProcessError as e:

@@ -93,9 +93,7 @@ def extract_birth_certificate(lines: list[TextLine]) -> dict[str, FieldValue]:
         if v := first(values, key):
             out[key] = field_from_spans(key, [v.span])
     if v := first(values, "registration_place"):
-        out["registration_place"] = field_from_spans(
-            "registration_place", continuation(lines, v.span, LABELS)
-        )
+        out["registration_place"] = field_from_spans("registration_place", continuation(lines, v.span, LABELS))
     if (v := first(values, "registration_date")) and (f := date_field("registration_date", [v.span])):
         out["registration_date"] = f
     return out

@@ -82,9 +82,7 @@ def allowed_errors(pattern: str) -> int:
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")  # a letter or digit not preceded by one
 
 
-def find_fuzzy(
-    folded_text: str, pattern: str, start: int = 0, line_start: bool = False
-) -> tuple[int, int, int] | None:
+def find_fuzzy(folded_text: str, pattern: str, start: int = 0, line_start: bool = False) -> tuple[int, int, int] | None:
     """Best match of a folded ``pattern`` starting at a word start: (start, end, errors).
 
     ``line_start``: only at the start of the text (allowing a stray mark before it).
@@ -197,12 +195,10 @@ def make_field(name: str, value: str, words: Sequence[Word], valid: bool = True,
     conf = confidence_of(words) * factor * (1.0 if valid else INVALID_PENALTY)
     if not value:
         conf = 0.0
-    page = None
     return FieldValue(
         name=name,
         value=nfc(value),
         confidence=round(max(0.0, min(1.0, conf)), 3),
-        page=page,
         box=union_box(words),
     )
 
@@ -247,11 +243,11 @@ def find_labels(line: TextLine, labels: Sequence[Label]) -> list[LabelHit]:
     candidates: list[tuple[int, LabelHit]] = []
     for label in labels:
         for pattern in label.patterns:
-            hit = find_fuzzy(line.folded, pattern, line_start=label.line_start)
-            if hit:
+            found = find_fuzzy(line.folded, pattern, line_start=label.line_start)
+            if found:
                 # "tên người mẹ" must not lose to "tên người cha" read with 3 errors
-                score = len(pattern) - 3 * hit[2]
-                candidates.append((score, LabelHit(label, line, hit[0], hit[1], hit[2])))
+                score = len(pattern) - 3 * found[2]
+                candidates.append((score, LabelHit(label, line, found[0], found[1], found[2])))
     taken: list[LabelHit] = []
     for _, hit in sorted(candidates, key=lambda c: c[0], reverse=True):
         if all(hit.end <= t.start or hit.start >= t.end for t in taken):
@@ -284,7 +280,9 @@ def label_values(lines: Sequence[TextLine], labels: Sequence[Label]) -> list[Lab
     return out
 
 
-def first(values: Sequence[LabelledValue], key: str, after: int = -1, before: int | None = None) -> LabelledValue | None:
+def first(
+    values: Sequence[LabelledValue], key: str, after: int = -1, before: int | None = None
+) -> LabelledValue | None:
     for v in values:
         if v.hit.label.key == key and v.hit.line.index > after and (before is None or v.hit.line.index < before):
             return v
@@ -335,8 +333,26 @@ def continuation(
 
 
 # ---- values --------------------------------------------------------------------------------------
-_DIGIT_FIXES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-                              "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "g": "9", "G": "6"})
+_DIGIT_FIXES = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "I": "1",
+        "l": "1",
+        "|": "1",
+        "i": "1",
+        "!": "1",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "Z": "2",
+        "z": "2",
+        "g": "9",
+        "G": "6",
+    }
+)
 
 
 def fix_digits(token: str) -> str:

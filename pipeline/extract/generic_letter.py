@@ -22,7 +22,7 @@ from pipeline.extract.common import (
     fold,
     label_values,
 )
-from pipeline.models import FieldValue
+from pipeline.models import FieldValue, Word
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ def _signer(lines: list[TextLine]) -> dict[str, FieldValue]:
     for ln in reversed(last_page[-8:]):
         words = [w for w in ln.words if w.text not in ("-",)]
         # a signature block shares its line with the "Nơi nhận" list on the left: take the right end
-        names = [w for w in words if _NAME_WORD.match(w.text)]
-        tail = []
+        tail: list[Word] = []
         for w in reversed(words):
             if _NAME_WORD.match(w.text):
                 tail.insert(0, w)
@@ -111,7 +110,6 @@ def _signer(lines: list[TextLine]) -> dict[str, FieldValue]:
             start = ln.starts[ln.words.index(tail[0])]
             span = ln.span(start, len(ln.text))
             return {"signer_name": field_from_spans("signer_name", [span])}
-        del names
     return {}
 
 

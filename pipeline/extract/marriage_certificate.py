@@ -78,10 +78,6 @@ def _columns(lines: list[TextLine], values: list[LabelledValue]) -> Columns:
 
 def _split(spans: list[Span], cols: Columns) -> tuple[list[Word], list[Word]]:
     words = [w for s in spans for w in s.words]
-    if cols.husband_from is not None:
-        first_line = spans[0].line.index if spans else -1
-        # continuation lines: drop what the label column printed there ("sinh", "nhân")
-        del first_line
     if cols.wife_from is None:  # no table geometry: split a two-value row in the middle
         half = (len(words) + 1) // 2
         return words[:half], words[half:]
@@ -151,11 +147,16 @@ def _row_field(row: str, who: str, words: list[Word]) -> dict[str, FieldValue]:
 
 EXTRACTOR = Extractor(
     doc_type="marriage_certificate",
-    field_names=tuple(
-        f"{who}_{f}"
-        for who in ("husband", "wife")
-        for f in ("name", "dob", "ethnicity", "nationality", "residence", "id")
-    )
-    + ("registration_place", "registration_date", "book_number", "book_volume"),
+    field_names=(
+        *(
+            f"{who}_{f}"
+            for who in ("husband", "wife")
+            for f in ("name", "dob", "ethnicity", "nationality", "residence", "id")
+        ),
+        "registration_place",
+        "registration_date",
+        "book_number",
+        "book_volume",
+    ),
     run=extract_marriage_certificate,
 )
