@@ -45,7 +45,12 @@ def verify_file(pdf: bytes, registry: Registry, trust_roots: Sequence[bytes]) ->
 
 
 def verdict_to_dict(v: Verdict) -> dict[str, object]:
-    out: dict[str, object] = {"verdict": v.status, "ecopy_id": v.ecopy_id, "reasons": list(v.reasons)}
+    out: dict[str, object] = {
+        "verdict": v.status,
+        "ecopy_id": v.ecopy_id,
+        "reasons": list(v.reasons),
+        "codes": list(v.codes),
+    }
     if v.record is not None:
         out["record"] = {
             "doc_type": v.record.doc_type,

@@ -98,7 +98,7 @@ def test_one_changed_byte_is_altered(issued: dict, tmp_path: Path, capsys: pytes
     bad.write_bytes(bytes(data))
     code, v = run_json(capsys, "verify", str(bad), "--json")
     assert v["verdict"] == "altered" and code == VERDICT_EXIT["altered"]
-    assert v["reasons"]
+    assert v["reasons"] and "hash.mismatch" in v["codes"]
 
 
 def test_incremental_update_is_altered(issued: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
