@@ -81,7 +81,7 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
             result = read_document([SourceFile(f.name, f.read_bytes()) for f in files], svc.read_options)
             stage["read"] += time.perf_counter() - t
             t = time.perf_counter()
-            fields = {k: {"value": f.value, "confidence": f.confidence} for k, f in result.fields.fields.items()}
+            fields = result.fields.to_dict()
             issue_ecopy(
                 IssueRequest(
                     pages=result.pages, ocr=result.ocr, doc_type=result.classification.doc_type, fields=fields

@@ -8,7 +8,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ecopy.settings import Settings, load_settings
 from pipeline.errors import EcopyError, InputError
@@ -55,9 +54,7 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
         files.append(SourceFile(name=path.name, data=path.read_bytes()))
     svc = wiring.build_services(s, with_key=True)
     result = read_document(files, svc.read_options, doc_type=args.type)
-    fields: dict[str, dict[str, Any]] = {
-        k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in result.fields.fields.items()
-    }
+    fields = result.fields.to_dict()
     record = issue_ecopy(
         IssueRequest(pages=result.pages, ocr=result.ocr, doc_type=result.classification.doc_type, fields=fields), svc
     )

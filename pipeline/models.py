@@ -120,6 +120,10 @@ class ExtractedFields:
     def values(self) -> dict[str, str]:
         return {k: f.value for k, f in self.fields.items()}
 
+    def to_dict(self) -> dict[str, dict[str, str | float]]:
+        """``{name: {"value", "confidence"}}``: what the registry, the API and ``--json`` carry."""
+        return {k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in self.fields.items()}
+
     @property
     def min_confidence(self) -> float:
         return min((f.confidence for f in self.fields.values()), default=0.0)

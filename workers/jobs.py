@@ -17,6 +17,7 @@ from pipeline.errors import EcopyError
 from pipeline.models import SourceFile
 from pipeline.read import read_document
 from storage.errors import StorageError
+from storage.registry import IntakeRecord
 from workers import context, serialize
 from workers.issuing import IssueRequest, issue_ecopy
 
@@ -51,13 +52,18 @@ def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
     return wrapper
 
 
+def _load_intake(svc: context.Services, intake_id: str) -> IntakeRecord:
+    intake = svc.registry.get_intake(intake_id)
+    if intake is None:
+        raise LookupError(f"no intake {intake_id}")
+    return intake
+
+
 @_job
 def process_intake(intake_id: str) -> str:
     """Read the scans of an intake: pages, OCR, type and fields; leave it ready for review."""
     svc = context.current()
-    intake = svc.registry.get_intake(intake_id)
-    if intake is None:
-        raise LookupError(f"no intake {intake_id}")
+    intake = _load_intake(svc, intake_id)
     if intake.status in ("ready", "signing", "issued"):
         return intake.status
     svc.registry.update_intake(intake_id, status="processing", error_code=None, error_message=None)
@@ -73,7 +79,7 @@ def process_intake(intake_id: str) -> str:
         metas.append(serialize.page_meta(page))
     svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
     svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
-    fields = {k: {"value": f.value, "confidence": round(f.confidence, 3)} for k, f in result.fields.fields.items()}
+    fields = result.fields.to_dict()
     svc.registry.update_intake(
         intake_id,
         status="ready",
@@ -89,9 +95,7 @@ def process_intake(intake_id: str) -> str:
 def issue_intake(intake_id: str) -> str:
     """Render, sign and store the e-copy of a reviewed intake (signer workers only)."""
     svc = context.current()
-    intake = svc.registry.get_intake(intake_id)
-    if intake is None:
-        raise LookupError(f"no intake {intake_id}")
+    intake = _load_intake(svc, intake_id)
     done = svc.registry.find_by_intake(intake_id)
     if done is not None:
         svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
