@@ -76,6 +76,15 @@ class OcrError(EcopyError):
     default_message = "Không nhận dạng được chữ trên bản quét. Vui lòng quét lại rõ hơn."
 
 
+class NoTextError(OcrError):
+    code = "ocr.no_text"
+    http_status = 422
+    default_message = (
+        "Không thấy chữ nào trên bản quét (trang trắng, ảnh quá nhỏ hoặc quá mờ). "
+        "Hãy kiểm tra đã quét đúng mặt giấy tờ rồi quét lại ở 300 dpi."
+    )
+
+
 class OcrTimeoutError(OcrError):
     code = "ocr.timeout"
     retryable = True

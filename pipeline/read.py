@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.classify import classify
-from pipeline.errors import UnknownDocumentTypeError
+from pipeline.errors import NoTextError, UnknownDocumentTypeError
 from pipeline.extract import extract_fields
 from pipeline.load import LoadLimits, load_document
 from pipeline.models import DOC_TYPES, Classification, ExtractedFields, OcrResult, Page, SourceFile
@@ -20,6 +20,10 @@ from pipeline.ocr import OcrOptions, ocr_pages
 from pipeline.preprocess import PreprocessOptions, preprocess_page
 
 log = logging.getLogger(__name__)
+
+
+# A document with fewer confidently read words than this is not a document we can certify.
+MIN_CONFIDENT_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     pages = load_document(files, options.limits)
     pages = [preprocess_page(p, options.preprocess) for p in pages]
     ocr = ocr_pages(pages, options.ocr)
+    _require_text(ocr)
     if doc_type is None:
         classification = classify(ocr)
     else:
@@ -59,3 +64,10 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         time.monotonic() - started,
     )
     return ReadResult(pages=tuple(pages), ocr=ocr, classification=classification, fields=fields)
+
+
+def _require_text(ocr: OcrResult) -> None:
+    """Refuse a blank, tiny or unreadable scan rather than certify a copy of nothing."""
+    confident = sum(1 for p in ocr.pages for w in p.words if w.confidence >= 0.5)
+    if confident < MIN_CONFIDENT_WORDS:
+        raise NoTextError(detail=f"{confident} confident word(s) on {len(ocr.pages)} page(s)")

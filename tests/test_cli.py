@@ -173,7 +173,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     err = capsys.readouterr().err
     assert rc == 2
     assert f"[{code}]" in err and name in err
-    assert not list((data_dir / "objects").rglob("*.pdf")) if (data_dir / "objects").exists() else True
+    assert not list(data_dir.rglob("ecopies/*"))
     from storage.registry import Registry
 
     assert Registry(f"sqlite:///{data_dir / 'registry.sqlite3'}").count_ecopies() == 0
@@ -186,3 +186,13 @@ def test_image_over_pixel_limit_is_refused(
     files, _ = corpus_doc("dev_0004")
     assert main(["digitize", str(files[0])]) == 2
     assert "[input.too_large]" in capsys.readouterr().err
+
+
+def test_a_blank_page_is_not_certified(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (2480, 3508), "white").save(blank, dpi=(300, 300))
+    assert main(["digitize", str(blank)]) == 1
+    assert "[ocr.no_text]" in capsys.readouterr().err
+    assert not list(data_dir.rglob("ecopies/*"))
