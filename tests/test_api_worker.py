@@ -191,3 +191,33 @@ def test_the_ecopy_worker_command_processes_what_serve_enqueued(stack: dict, tmp
     intake = client.get(f"/api/v1/intakes/{intake_id}").json()
     assert intake["status"] == "issued"
     assert client.post("/api/v1/verify", json={"ecopy_id": intake["ecopy_id"]}).json()["verdict"] == "valid"
+
+
+def test_an_unreachable_time_stamp_server_means_retrying_then_one_copy(stack: dict) -> None:
+    """GIVEN a TSA that does not answer WHEN the sign job runs THEN the intake waits for a retry
+    (RQ scheduled it) with a clerk's message; once the TSA is back, the retry issues exactly one copy."""
+    import dataclasses
+    import socket
+
+    from rq.registry import ScheduledJobRegistry
+
+    client, conn, services = stack["client"], stack["conn"], stack["services"]
+    files, _ = corpus_doc("dev_0004")
+    intake_id = upload(client, files[0], doc_type="cccd_front")["id"]
+    drain(conn, INTAKE_QUEUE)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    dead_tsa = dataclasses.replace(services.sign_options, timestamp_url=f"http://127.0.0.1:{dead_port}/tsa")
+    context.configure(dataclasses.replace(services, sign_options=dead_tsa))
+    client.post(f"/api/v1/intakes/{intake_id}/issue")
+    drain(conn, SIGN_QUEUE)
+    intake = client.get(f"/api/v1/intakes/{intake_id}").json()
+    assert intake["status"] == "retrying" and intake["error"]["code"] == "sign.timestamp_unavailable"
+    assert f"issue-{intake_id}" in ScheduledJobRegistry(SIGN_QUEUE, connection=conn).get_job_ids()
+    assert services.registry.count_ecopies() == 0
+
+    context.configure(services)  # the time-stamp server is back
+    ecopy_id = jobs.issue_intake(intake_id)
+    assert client.get(f"/api/v1/intakes/{intake_id}").json()["status"] == "issued"
+    assert services.registry.count_ecopies() == 1 and services.registry.get_ecopy(ecopy_id) is not None

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from rq import get_current_job
+
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError
 from pipeline.models import SourceFile
@@ -30,6 +32,12 @@ def _pages_prefix(intake_id: str) -> str:
     return f"intakes/{intake_id}/work/"
 
 
+def _status_after_failure(retryable: bool) -> str:
+    """ "retrying" when RQ will run the job again, so the clerk is not told it failed for good."""
+    job = get_current_job()
+    return "retrying" if retryable and job is not None and (job.retries_left or 0) > 0 else "failed"
+
+
 def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
     @functools.wraps(func)
     def wrapper(intake_id: str) -> Any:
@@ -38,14 +46,18 @@ def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
             return func(intake_id)
         except (EcopyError, StorageError) as e:
             log.warning("intake %s: %s failed: %s (%s)", intake_id, func.__name__, e.code, e.detail or e)
-            registry.update_intake(intake_id, status="failed", error_code=e.code, error_message=e.message)
+            status = _status_after_failure(e.retryable)
+            registry.update_intake(intake_id, status=status, error_code=e.code, error_message=e.message)
             if e.retryable:
                 raise
             return None
         except Exception:
             log.exception("intake %s: %s crashed", intake_id, func.__name__)
             registry.update_intake(
-                intake_id, status="failed", error_code="internal", error_message=INTERNAL_ERROR_MESSAGE
+                intake_id,
+                status=_status_after_failure(True),
+                error_code="internal",
+                error_message=INTERNAL_ERROR_MESSAGE,
             )
             raise
 
@@ -100,7 +112,7 @@ def issue_intake(intake_id: str) -> str:
     if done is not None:
         svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
         return done.ecopy_id
-    if intake.status not in ("ready", "signing", "failed") or not intake.doc_type:
+    if intake.status not in ("ready", "signing", "failed", "retrying") or not intake.doc_type:
         raise EcopyError("Hồ sơ chưa đọc xong nên chưa thể ký.", detail=f"intake status {intake.status}")
     prefix = _pages_prefix(intake_id)
     metas = json.loads(svc.store.get(f"{prefix}pages.json"))
