@@ -1,0 +1,88 @@
+"""`ecopy up` (what `make run` starts): local Redis, one worker and the web service, nothing to configure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.corpus import corpus_doc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_up_serves_reads_and_issues_then_stops_everything(tmp_path: Path) -> None:
+    web, redis_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        ECOPY_DATA_DIR=str(tmp_path / "data"),
+        ECOPY_PORT=str(web),
+        ECOPY_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        ECOPY_PUBLIC_URL=f"http://127.0.0.1:{web}",
+    )
+    env.pop("ECOPY_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecopy.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{web}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "ecopy up did not answer /healthz within 60 s"
+            time.sleep(0.3)
+        assert health.json()["checks"] == {"registry": "ok", "redis": "ok", "store": "ok"}
+        # the embedded default made its own development PKI and SQLite registry under the data dir
+        assert (tmp_path / "data" / "pki" / "root.pem").is_file()
+        assert (tmp_path / "data" / "registry.sqlite3").is_file()
+
+        files, _ = corpus_doc("dev_0004")
+        r = httpx.post(f"{base}/api/v1/intakes", files={"files": (files[0].name, files[0].read_bytes())})
+        intake_id = r.json()["id"]
+
+        def wait_for(status: str) -> dict:
+            deadline = time.monotonic() + 120
+            while True:
+                intake = httpx.get(f"{base}/api/v1/intakes/{intake_id}").json()
+                if intake["status"] == status:
+                    return intake
+                assert intake["status"] != "failed", intake
+                assert time.monotonic() < deadline, intake
+                time.sleep(0.5)
+
+        wait_for("ready")
+        httpx.post(f"{base}/api/v1/intakes/{intake_id}/issue")
+        ecopy_id = wait_for("issued")["ecopy_id"]
+        page = httpx.get(f"{base}/v/{ecopy_id}")
+        assert "HỢP LỆ" in page.text
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C
+        out, _ = proc.communicate(timeout=30)
+    assert "ecopy đang chạy" in out
+    with pytest.raises(RedisConnectionError):  # the Redis it started is stopped with it
+        Redis(port=redis_port, socket_connect_timeout=0.5).ping()
