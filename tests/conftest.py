@@ -25,6 +25,7 @@ import pytest
 from storage.registry import Registry
 from tests import services
 from tests.services import PostgresService, S3Service
+from tests.tsa import running_tsa
 
 T = TypeVar("T")
 
@@ -96,3 +97,10 @@ def registry(registry_url: str) -> Iterator[Registry]:
         yield reg
     finally:
         reg.close()
+
+
+@pytest.fixture(scope="session")
+def tsa() -> Iterator[tuple[str, bytes]]:
+    """A time-stamp authority on 127.0.0.1: (URL, its root certificate PEM)."""
+    with running_tsa() as running:
+        yield running

@@ -196,3 +196,23 @@ def test_a_blank_page_is_not_certified(data_dir: Path, tmp_path: Path, capsys: p
     assert main(["digitize", str(blank)]) == 1
     assert "[ocr.no_text]" in capsys.readouterr().err
     assert not list(data_dir.rglob("ecopies/*"))
+
+
+@pytest.mark.slow
+def test_with_a_tsa_configured_copies_are_pades_b_t(
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tsa: tuple[str, bytes],
+) -> None:
+    url, tsa_root = tsa
+    (tmp_path / "tsa-root.pem").write_bytes(tsa_root)
+    monkeypatch.setenv("ECOPY_TSA_URL", url)
+    monkeypatch.setenv("ECOPY_TRUST_ROOTS", str(tmp_path / "tsa-root.pem"))
+    files, _ = corpus_doc("dev_0004")
+    code, out = run_json(capsys, "digitize", *map(str, files), "--json")
+    assert code == 0
+    code, v = run_json(capsys, "verify", out["pdf"], "--json")
+    assert v["verdict"] == "valid" and v["signature"]["timestamped"] is True
+    assert not v["signature"]["problems"]

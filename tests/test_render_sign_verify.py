@@ -6,15 +6,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import http.server
 import io
 import re
 import shutil
 import socket
 import subprocess
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +74,7 @@ def _scan_with_words() -> tuple[Page, OcrPage]:
         x = right + 30
     arr = np.array(img)
     yy, xx = np.mgrid[0:500, 0:700]
-    arr[900:1400, 270:970] = np.stack([(xx // 3) % 256, (yy // 2) % 256, (xx + yy) % 256], -1).astype(
-        np.uint8
-    )
+    arr[900:1400, 270:970] = np.stack([(xx // 3) % 256, (yy // 2) % 256, (xx + yy) % 256], -1).astype(np.uint8)
     lines = (" ".join(OCR_WORDS[:3]), " ".join(OCR_WORDS[3:]))
     return Page(0, arr, dpi=150), OcrPage(0, w, h, tuple(words), lines)
 
@@ -257,9 +253,7 @@ def test_invisible_ocr_layer_is_searchable(rendered_path: Path) -> None:
     assert "Nguyễn Thị Ánh Tuyết" in text
 
 
-def test_invisible_words_sit_on_their_boxes(
-    rendered_path: Path, pages_and_ocr: tuple[list[Page], OcrResult]
-) -> None:
+def test_invisible_words_sit_on_their_boxes(rendered_path: Path, pages_and_ocr: tuple[list[Page], OcrResult]) -> None:
     html = run("pdftotext", "-bbox", "-f", "1", "-l", "1", rendered_path, "-").stdout
     found = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]+)<', html)
     placed = {unicodedata.normalize("NFC", text): tuple(map(float, xy)) for *xy, text in found}
@@ -267,9 +261,7 @@ def test_invisible_words_sit_on_their_boxes(
     for word in pages_and_ocr[1].pages[0].words:
         x0, y0, x1, y1 = placed[word.text]
         box = word.box
-        assert x0 == pytest.approx(box.x * scale, abs=0.5) and x1 == pytest.approx(
-            (box.x + box.w) * scale, abs=0.5
-        )
+        assert x0 == pytest.approx(box.x * scale, abs=0.5) and x1 == pytest.approx((box.x + box.w) * scale, abs=0.5)
         assert y1 == pytest.approx((box.y + box.h) * scale, abs=4) and y0 < (box.y + box.h) * scale
 
 
@@ -390,9 +382,7 @@ def test_appended_incremental_update_is_altered(signed: bytes, pki: DevPki, key:
     assert "signature.modified_after" in verdict.codes
 
 
-def test_copy_signed_by_another_ca_is_unknown(
-    rendered: bytes, signed: bytes, pki: DevPki, key: SigningKey
-) -> None:
+def test_copy_signed_by_another_ca_is_unknown(rendered: bytes, signed: bytes, pki: DevPki, key: SigningKey) -> None:
     other = make_dev_pki("Văn phòng công chứng giả mạo", password=PASSWORD)
     other_key = load_pkcs12_key(other.signer_p12, PASSWORD)
     forged = sign_pdf(rendered, other_key)
@@ -402,23 +392,17 @@ def test_copy_signed_by_another_ca_is_unknown(
     assert "signature.foreign" in verdict.codes
     assert verdict.signature is not None and verdict.signature.intact and not verdict.signature.trusted
     # a signer we know by fingerprint (e.g. a retired office certificate) makes it "altered"
-    known = verify_pdf(
-        forged, registry, [pki.root_cert_pem], known_signer_fingerprints={other_key.cert_sha256}
-    )
+    known = verify_pdf(forged, registry, [pki.root_cert_pem], known_signer_fingerprints={other_key.cert_sha256})
     assert known.status == "altered"
 
 
 def test_revoked_and_superseded_records(signed: bytes, pki: DevPki, key: SigningKey) -> None:
     roots = [pki.root_cert_pem]
-    revoked = verify_pdf(
-        signed, _registry(_issued(signed, key, status="revoked", revoked_reason="cấp nhầm")), roots
-    )
+    revoked = verify_pdf(signed, _registry(_issued(signed, key, status="revoked", revoked_reason="cấp nhầm")), roots)
     assert revoked.status == "revoked"
     assert revoked.codes == ("record.revoked",) and "cấp nhầm" in revoked.reasons[0]
     newer = "AAAA-BBBB-CCCC-DDDD-E"
-    superseded = verify_pdf(
-        signed, _registry(_issued(signed, key, status="superseded", superseded_by=newer)), roots
-    )
+    superseded = verify_pdf(signed, _registry(_issued(signed, key, status="superseded", superseded_by=newer)), roots)
     assert superseded.status == "revoked" and newer in superseded.reasons[0]
 
 
@@ -449,68 +433,7 @@ def test_verify_record_by_id(signed: bytes, key: SigningKey) -> None:
     assert verify_record(_issued(signed, key, status="revoked"), ECOPY_ID).status == "revoked"
 
 
-# ---- B-T: an RFC 3161 time-stamp authority on loopback ------------------------------------------
-@pytest.fixture(scope="module")
-def tsa() -> Iterator[tuple[str, bytes]]:
-    """pyHanko's DummyTimeStamper behind http.server: a real TSA protocol exchange over HTTP."""
-    from asn1crypto import keys as asn1_keys
-    from asn1crypto import tsp
-    from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    from pyhanko.sign.timestamps import DummyTimeStamper
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ecopy test TSA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    stamper = DummyTimeStamper(
-        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        tsa_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        ),
-    )
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.headers.get("Content-Type") != "application/timestamp-query":
-                self.send_error(415)
-                return
-            reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/tsa", cert.public_bytes(serialization.Encoding.PEM)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
+# ---- B-T: an RFC 3161 time-stamp authority on loopback (the `tsa` fixture of conftest) ---------
 def test_b_t_signature_is_timestamped(
     rendered: bytes, key: SigningKey, pki: DevPki, tsa: tuple[str, bytes], workdir: Path, nssdb: str
 ) -> None:
@@ -531,7 +454,5 @@ def test_unreachable_tsa_is_a_retryable_timestamp_error(rendered: bytes, key: Si
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(TimestampError) as caught:
-        sign_pdf(
-            rendered, key, SignOptions(timestamp_url=f"http://127.0.0.1:{port}/tsa", timestamp_timeout=3)
-        )
+        sign_pdf(rendered, key, SignOptions(timestamp_url=f"http://127.0.0.1:{port}/tsa", timestamp_timeout=3))
     assert caught.value.retryable
