@@ -248,27 +248,39 @@ def _vn_date(d: dt.date) -> str:
     return f"Ngày {d.day:02d} tháng {d.month:02d} năm {d.year:04d}"
 
 
+def _draw_lines(
+    canvas: Canvas,
+    lines: Sequence[str],
+    font: str,
+    size: float,
+    x: float,
+    y: float,
+    width: float,
+    *,
+    centred: bool,
+    leading: float,
+) -> float:
+    """Draw wrapped lines from baseline ``y`` downwards (``x`` is the centre when ``centred``);
+    return the next free baseline."""
+    canvas.setFont(font, size)
+    draw = canvas.drawCentredString if centred else canvas.drawString
+    for line in lines:
+        for part in simpleSplit(line, font, size, width) or [""]:
+            draw(x, y, part)
+            y -= size * leading
+    return y
+
+
 def _centered_lines(
     canvas: Canvas, lines: Sequence[str], font: str, size: float, cx: float, y: float, width: float
 ) -> float:
-    """Draw wrapped, centred lines from baseline ``y`` downwards; return the next free baseline."""
-    canvas.setFont(font, size)
-    for line in lines:
-        for part in simpleSplit(line, font, size, width) or [""]:
-            canvas.drawCentredString(cx, y, part)
-            y -= size * 1.35
-    return y
+    return _draw_lines(canvas, lines, font, size, cx, y, width, centred=True, leading=1.35)
 
 
 def _left_lines(
     canvas: Canvas, lines: Sequence[str], font: str, size: float, x: float, y: float, width: float
 ) -> float:
-    canvas.setFont(font, size)
-    for line in lines:
-        for part in simpleSplit(line, font, size, width) or [""]:
-            canvas.drawString(x, y, part)
-            y -= size * 1.6
-    return y
+    return _draw_lines(canvas, lines, font, size, x, y, width, centred=False, leading=1.6)
 
 
 def _draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
