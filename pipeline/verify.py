@@ -47,8 +47,14 @@ def _load_roots(trust_roots: Sequence[bytes]) -> list[object]:
     return roots
 
 
-def validate_signature(pdf: bytes, trust_roots: Sequence[bytes]) -> SignatureReport:
+def validate_signature(
+    pdf: bytes, trust_roots: Sequence[bytes], *, at: dt.datetime | None = None
+) -> SignatureReport:
     """Validate the first (certifying) signature against ``trust_roots`` only, offline.
+
+    ``at`` is the moment the certificate chain must have been valid: for a copy on record it is
+    when the registry says it was issued, so a copy stays verifiable after its signer's
+    certificate expires (the registry, not the file, vouches for that time). Default: now.
 
     ``trusted`` means the signer's certificate chains to one of the roots (checked even when the
     document digest no longer matches, so an altered copy can still be attributed to its signer);
@@ -76,7 +82,7 @@ def validate_signature(pdf: bytes, trust_roots: Sequence[bytes]) -> SignatureRep
 
     try:
         vc = ValidationContext(
-            trust_roots=_load_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail"
+            trust_roots=_load_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail", moment=at
         )
         status = validate_pdf_signature(sig, signer_validation_context=vc)
     except Exception as e:
@@ -226,7 +232,7 @@ def verify_pdf(
     digest = hashlib.sha256(pdf).hexdigest()
     out = _Reasons([])
     info = lookup_sha256(digest)
-    report = validate_signature(pdf, trust_roots)
+    report = validate_signature(pdf, trust_roots, at=info.issued_at if info is not None else None)
     if info is not None:
         if _record_state(info, out):
             return out.verdict("revoked", info.ecopy_id, info, report)

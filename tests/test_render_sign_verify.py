@@ -181,7 +181,7 @@ def _issued(signed: bytes, key: SigningKey, **changes: object) -> IssuedCopyInfo
         sha256=hashlib.sha256(signed).hexdigest(),
         doc_type="birth_certificate",
         office=OFFICE,
-        issued_at=dt.datetime(2026, 3, 5, 10, 0, tzinfo=dt.UTC),
+        issued_at=dt.datetime.now(dt.UTC),
         signer_cert_sha256=key.cert_sha256,
     )
     return dataclasses.replace(info, **changes)  # type: ignore[arg-type]
@@ -456,3 +456,16 @@ def test_unreachable_tsa_is_a_retryable_timestamp_error(rendered: bytes, key: Si
     with pytest.raises(TimestampError) as caught:
         sign_pdf(rendered, key, SignOptions(timestamp_url=f"http://127.0.0.1:{port}/tsa", timestamp_timeout=3))
     assert caught.value.retryable
+
+
+def test_a_copy_stays_valid_after_its_signer_certificate_expires(rendered: bytes) -> None:
+    """GIVEN a signer certificate that expired (issued 4 years ago, valid 3) WHEN the registry says
+    the copy was issued while it was valid THEN the copy on record is still valid."""
+    four_years_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=4 * 365)
+    old_pki = make_dev_pki("UBND phường Cũ", password=b"pw", now=four_years_ago)
+    old_key = load_pkcs12_key(old_pki.signer_p12, b"pw")
+    signed_then = sign_pdf(rendered, old_key, SignOptions())
+    on_record = dataclasses.replace(_issued(signed_then, old_key), issued_at=four_years_ago + dt.timedelta(days=1))
+    assert verify_pdf(signed_then, _registry(on_record), [old_pki.root_cert_pem]).status == "valid"
+    # checked at today's date, the same chain is out of its validity period
+    assert not validate_signature(signed_then, [old_pki.root_cert_pem]).trusted
