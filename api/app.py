@@ -119,6 +119,7 @@ def create_app(state: AppState) -> FastAPI:
     )
 
     app.state.ecopy = state
+
     @app.exception_handler(EcopyError)
     async def ecopy_error(request: Request, exc: EcopyError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from html import escape
 
-from pipeline.models import DOC_TYPE_LABELS_VI, Verdict
+from pipeline.models import DOC_TYPE_LABELS_VI, VN_TZ, Verdict
 
 VERDICT_LABELS = {
     "valid": ("HỢP LỆ", "Bản sao điện tử này do cơ quan có thẩm quyền cấp và chưa bị thay đổi.", "#0a7d32"),
@@ -27,6 +27,8 @@ ul.reasons{color:#444} footer{margin-top:2em;color:#777;font-size:.9em}
 
 
 def _date(d: dt.datetime | dt.date) -> str:
+    if isinstance(d, dt.datetime) and d.tzinfo is not None:
+        d = d.astimezone(VN_TZ)
     return d.strftime("%d/%m/%Y")
 
 
@@ -36,8 +38,7 @@ def layout(title: str, body: str) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>Kiểm tra bản sao điện tử</h1>{body}"
-        "<footer>ecopy — hệ thống cấp và kiểm tra bản sao chứng thực điện tử. "
-        "Mỗi lượt kiểm tra đều được ghi nhận.</footer></body></html>"
+        "<footer>ecopy — hệ thống cấp và kiểm tra bản sao chứng thực điện tử.</footer></body></html>"
     )
 
 

@@ -17,6 +17,14 @@ DOC_TYPES: tuple[str, ...] = (
     "generic_letter",
 )
 
+# Vietnam's civil time (UTC+7, no daylight saving): certification dates and shown times use it.
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+
+def vn_today() -> dt.date:
+    return dt.datetime.now(VN_TZ).date()
+
+
 # Fields whose confidence is below this are highlighted for the clerk to check.
 REVIEW_THRESHOLD = 0.80
 

@@ -28,12 +28,10 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from pipeline.ecopy_id import normalize_ecopy_id
-from pipeline.models import IssuedCopyInfo, SignatureReport, Verdict, VerdictStatus
+from pipeline.models import VN_TZ, IssuedCopyInfo, SignatureReport, Verdict, VerdictStatus
 from pipeline.render import INFO_KEY_ECOPY_ID, XMP_ID_PREFIX
 
 log = logging.getLogger(__name__)
-
-VN_TZ = dt.timezone(dt.timedelta(hours=7))
 
 
 # ---- signature ----------------------------------------------------------------------------------
@@ -47,9 +45,7 @@ def _load_roots(trust_roots: Sequence[bytes]) -> list[object]:
     return roots
 
 
-def validate_signature(
-    pdf: bytes, trust_roots: Sequence[bytes], *, at: dt.datetime | None = None
-) -> SignatureReport:
+def validate_signature(pdf: bytes, trust_roots: Sequence[bytes], *, at: dt.datetime | None = None) -> SignatureReport:
     """Validate the first (certifying) signature against ``trust_roots`` only, offline.
 
     ``at`` is the moment the certificate chain must have been valid: for a copy on record it is
@@ -115,9 +111,7 @@ def validate_signature(
         indic = status.trust_problem_indic
         problems.append(f"untrusted: {indic if indic is not None else 'no path'}")
     if not covers_whole_file:
-        problems.append(
-            f"partial_coverage: {coverage.name if coverage else None}, {level.name if level else None}"
-        )
+        problems.append(f"partial_coverage: {coverage.name if coverage else None}, {level.name if level else None}")
     if status.docmdp_ok is False:
         problems.append("docmdp_violated")
     if ts is not None and not timestamped:
@@ -246,9 +240,7 @@ def verify_pdf(
             signer = report.signer_subject or "cơ quan chứng thực"
             out.add("signature.valid", f"Chữ ký số hợp lệ và được tin cậy ({signer}).")
             return out.verdict("valid", info.ecopy_id, info, report)
-        out.add(
-            "hash.match_bad_signature", f"Tệp trùng với bản sao {info.ecopy_id} nhưng chữ ký số không đạt."
-        )
+        out.add("hash.match_bad_signature", f"Tệp trùng với bản sao {info.ecopy_id} nhưng chữ ký số không đạt.")
         _signature_reasons(report, out)
         log.warning("issued copy %s fails signature validation: %s", info.ecopy_id, report.problems)
         return out.verdict("altered", info.ecopy_id, info, report)
@@ -259,8 +251,7 @@ def verify_pdf(
     if ours:
         out.add(
             "hash.mismatch",
-            "Tệp không trùng khớp với bất kỳ bản sao nào đã cấp: "
-            "nội dung đã bị thay đổi so với bản được cấp.",
+            "Tệp không trùng khớp với bất kỳ bản sao nào đã cấp: nội dung đã bị thay đổi so với bản được cấp.",
         )
         _signature_reasons(report, out)
         if embedded_id:
@@ -290,7 +281,6 @@ def verify_record(info: IssuedCopyInfo | None, ecopy_id: str | None) -> Verdict:
         return out.verdict("revoked", info.ecopy_id, info)
     out.add(
         "record.issued",
-        f"Bản sao {info.ecopy_id} do {info.office} cấp lúc {_vn_datetime(info.issued_at)}, "
-        "hiện còn hiệu lực.",
+        f"Bản sao {info.ecopy_id} do {info.office} cấp lúc {_vn_datetime(info.issued_at)}, hiện còn hiệu lực.",
     )
     return out.verdict("valid", info.ecopy_id, info)

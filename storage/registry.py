@@ -538,6 +538,25 @@ class Registry:
         log.debug("intake %s updated: %s", id, ", ".join(sorted(changes)))
         return self._require_intake(id)
 
+    def reserve_ecopy_id(self, id: str, candidate: str) -> str:
+        """The intake's e-copy ID: ``candidate`` if it had none yet, else the one reserved first.
+
+        One conditional UPDATE, so two signer runs of the same intake agree on one ID.
+        """
+
+        def reserve(conn: Connection) -> str | None:
+            conn.execute(
+                intakes.update()
+                .where(intakes.c.id == id, intakes.c.ecopy_id.is_(None))
+                .values(ecopy_id=candidate, updated_at=utcnow())
+            )
+            return conn.execute(sa.select(intakes.c.ecopy_id).where(intakes.c.id == id)).scalar_one_or_none()
+
+        reserved = self._tx("reserve e-copy ID", reserve)
+        if reserved is None:
+            raise NotFoundError(detail=f"intake {id} not in {self.describe()}")
+        return str(reserved)
+
     def list_intakes(
         self, *, status: str | None = None, office: str | None = None, limit: int = 100
     ) -> list[IntakeRecord]:

@@ -221,3 +221,37 @@ def test_an_unreachable_time_stamp_server_means_retrying_then_one_copy(stack: di
     ecopy_id = jobs.issue_intake(intake_id)
     assert client.get(f"/api/v1/intakes/{intake_id}").json()["status"] == "issued"
     assert services.registry.count_ecopies() == 1 and services.registry.get_ecopy(ecopy_id) is not None
+
+
+def test_two_signer_runs_of_one_intake_issue_one_copy(stack: dict) -> None:
+    """A double click or two signer workers: both runs end with the same single e-copy."""
+    import threading
+
+    from workers.queues import enqueue_issue_intake
+
+    client, conn, services = stack["client"], stack["conn"], stack["services"]
+    files, _ = corpus_doc("dev_0004")
+    intake_id = upload(client, files[0], doc_type="cccd_front")["id"]
+    drain(conn, INTAKE_QUEUE)
+    enqueue_issue_intake(conn, intake_id)
+    enqueue_issue_intake(conn, intake_id)
+    assert Queue(SIGN_QUEUE, connection=conn).count == 1
+
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        results.append(jobs.issue_intake(intake_id))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2 and results[0] == results[1]
+    intake = client.get(f"/api/v1/intakes/{intake_id}").json()
+    assert intake["status"] == "issued" and intake["ecopy_id"] == results[0]
+    assert services.registry.count_ecopies() == 1
+    assert [k for k in services.store.list("ecopies/") if k.endswith(".pdf")] == [f"ecopies/{results[0]}.pdf"]
+    Queue(SIGN_QUEUE, connection=conn).empty()

@@ -280,3 +280,10 @@ def test_plain_postgresql_urls_use_psycopg3() -> None:
         assert registry.dialect == "postgresql"
     finally:
         registry.close()
+
+
+def test_reserve_ecopy_id_keeps_the_first_reservation(registry: Registry) -> None:
+    registry.create_intake("in-res", office="X", file_keys=["k"], file_names=["a.png"])
+    assert registry.reserve_ecopy_id("in-res", "FIRST") == "FIRST"
+    assert registry.reserve_ecopy_id("in-res", "SECOND") == "FIRST"
+    assert registry.get_intake("in-res").ecopy_id == "FIRST"

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.models import vn_today
 from pipeline.read import ReadOptions
 from pipeline.sign import SigningKey, SignOptions
 from storage.objectstore import ObjectStore
@@ -39,7 +40,7 @@ class Services:
     sign_options: SignOptions
     trust_roots: Sequence[bytes] = ()
     signing_key: Callable[[], SigningKey] | None = None  # None on OCR-only workers
-    today: Callable[[], dt.date] = field(default=dt.date.today)
+    today: Callable[[], dt.date] = field(default=vn_today)  # the certification date, Vietnam time
 
 
 _services: Services | None = None

@@ -18,6 +18,7 @@ from pipeline.ecopy_id import new_ecopy_id
 from pipeline.models import Certification, OcrResult, Page
 from pipeline.render import render_ecopy
 from pipeline.sign import sign_pdf
+from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
 from workers.context import Services
 
@@ -37,7 +38,7 @@ class IssueRequest:
     doc_type: str
     fields: Mapping[str, Mapping[str, object]]  # name -> {"value", "confidence"}
     intake_id: str | None = None
-    reserved_ecopy_id: str | None = None  # set by a retried intake
+    reserved_ecopy_id: str | None = None  # reserved on the intake: every run of it uses this ID
 
 
 def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
@@ -48,46 +49,22 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
             return existing
     ecopy_id = req.reserved_ecopy_id or new_ecopy_id()
     key = ecopy_object_key(ecopy_id)
-    info = svc.store.stat(key)
-    if info is not None:  # signed and stored by an earlier attempt that died before the registry row
-        log.info("e-copy %s: re-using stored bytes from an interrupted attempt", ecopy_id)
+    stored = svc.store.stat(key)
+    if stored is None:
+        try:
+            signed, certificate_number, signer_fp = _render_sign_store(req, svc, ecopy_id, key)
+        except ObjectExistsError:  # another run of the same intake stored its copy first
+            done = svc.registry.find_by_intake(req.intake_id) if req.intake_id else None
+            if done is not None:
+                return done
+            stored = svc.store.stat(key)
+            if stored is None:
+                raise
+    if stored is not None:  # signed and stored by another run, or one that died before the registry row
+        log.info("e-copy %s: registering the bytes stored by an earlier or concurrent run", ecopy_id)
         signed = svc.store.get(key)
-        certificate_number = info.metadata.get("certificate-number", "")
-        signer_fp = info.metadata.get("signer-cert-sha256", "")
-    else:
-        if svc.signing_key is None:
-            raise RuntimeError("this process holds no signing key: issue e-copies on a signer worker")
-        signing_key = svc.signing_key()
-        today = svc.today()
-        number = svc.registry.next_certificate_number(svc.issuer.office, today.year)
-        certificate_number = f"{number}"
-        cert = Certification(
-            ecopy_id=ecopy_id,
-            verify_url=svc.issuer.verify_url(ecopy_id),
-            office=svc.issuer.office,
-            certifier_name=svc.issuer.certifier_name,
-            certifier_title=svc.issuer.certifier_title,
-            certified_on=today,
-            certificate_number=certificate_number,
-            book_number=f"01/{today.year:04d}",
-            doc_type=req.doc_type,
-            development_only=svc.issuer.development_only,
-        )
-        rendered = render_ecopy(req.pages, req.ocr, cert)
-        signed = sign_pdf(rendered.pdf, signing_key, svc.sign_options, signature_box=rendered.signature_box)
-        signer_fp = signing_key.cert_sha256
-        svc.store.put(
-            key,
-            signed,
-            content_type="application/pdf",
-            metadata={
-                "ecopy-id": ecopy_id,
-                "certificate-number": certificate_number,
-                "signer-cert-sha256": signer_fp,
-                "doc-type": req.doc_type,
-            },
-            immutable=True,
-        )
+        certificate_number = stored.metadata.get("certificate-number", "")
+        signer_fp = stored.metadata.get("signer-cert-sha256", "")
     now = dt.datetime.now(dt.UTC)
     record = EcopyRecord(
         ecopy_id=ecopy_id,
@@ -106,8 +83,43 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
         revoked_reason=None,
         superseded_by=None,
     )
-    stored = svc.registry.add_ecopy(record)
+    issued = svc.registry.add_ecopy(record)
     log.info(
-        "issued e-copy %s (%s, %d pages, sha256 %s)", stored.ecopy_id, req.doc_type, len(req.pages), stored.sha256[:12]
+        "issued e-copy %s (%s, %d pages, sha256 %s)", issued.ecopy_id, req.doc_type, len(req.pages), issued.sha256[:12]
     )
-    return stored
+    return issued
+
+
+def _render_sign_store(req: IssueRequest, svc: Services, ecopy_id: str, key: str) -> tuple[bytes, str, str]:
+    if svc.signing_key is None:
+        raise RuntimeError("this process holds no signing key: issue e-copies on a signer worker")
+    signing_key = svc.signing_key()
+    today = svc.today()
+    certificate_number = str(svc.registry.next_certificate_number(svc.issuer.office, today.year))
+    cert = Certification(
+        ecopy_id=ecopy_id,
+        verify_url=svc.issuer.verify_url(ecopy_id),
+        office=svc.issuer.office,
+        certifier_name=svc.issuer.certifier_name,
+        certifier_title=svc.issuer.certifier_title,
+        certified_on=today,
+        certificate_number=certificate_number,
+        book_number=f"01/{today.year:04d}",
+        doc_type=req.doc_type,
+        development_only=svc.issuer.development_only,
+    )
+    rendered = render_ecopy(req.pages, req.ocr, cert)
+    signed = sign_pdf(rendered.pdf, signing_key, svc.sign_options, signature_box=rendered.signature_box)
+    svc.store.put(
+        key,
+        signed,
+        content_type="application/pdf",
+        metadata={
+            "ecopy-id": ecopy_id,
+            "certificate-number": certificate_number,
+            "signer-cert-sha256": signing_key.cert_sha256,
+            "doc-type": req.doc_type,
+        },
+        immutable=True,
+    )
+    return signed, certificate_number, signing_key.cert_sha256

@@ -118,8 +118,8 @@ def issue_intake(intake_id: str) -> str:
     metas = json.loads(svc.store.get(f"{prefix}pages.json"))
     pages = [serialize.page_from_png(svc.store.get(f"{prefix}page-{m['index']:03d}.png"), m) for m in metas]
     ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))
-    reserved = intake.ecopy_id or new_ecopy_id()
-    svc.registry.update_intake(intake_id, status="signing", ecopy_id=reserved, error_code=None, error_message=None)
+    reserved = svc.registry.reserve_ecopy_id(intake_id, new_ecopy_id())
+    svc.registry.update_intake(intake_id, status="signing", error_code=None, error_message=None)
     record = issue_ecopy(
         IssueRequest(
             pages=pages,

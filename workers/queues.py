@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from redis import Redis
 from rq import Queue, Retry
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 INTAKE_QUEUE = "intake"  # counter work, served first
 BATCH_QUEUE = "batch"  # archive digitization
@@ -13,29 +14,38 @@ ALL_QUEUES = (INTAKE_QUEUE, BATCH_QUEUE, SIGN_QUEUE)
 
 JOB_TIMEOUT = 600
 RETRY = Retry(max=3, interval=[5, 30, 120])
+_PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def connect(redis_url: str) -> Redis:
     return Redis.from_url(redis_url)
 
 
-def enqueue_process_intake(conn: Redis, intake_id: str, *, queue: str = INTAKE_QUEUE) -> Job:
+def _enqueue_once(conn: Redis, queue: str, func: str, intake_id: str, job_id: str, description: str) -> Job:
+    """RQ does not de-duplicate job IDs: a job already waiting or running is not enqueued again."""
+    try:
+        job = Job.fetch(job_id, connection=conn)
+        if job.get_status(refresh=False) in _PENDING:
+            return job
+    except NoSuchJobError:
+        pass
     return Queue(queue, connection=conn).enqueue(
-        "workers.jobs.process_intake",
-        intake_id,
-        job_id=f"process-{intake_id}",
-        retry=RETRY,
-        job_timeout=JOB_TIMEOUT,
-        description=f"đọc hồ sơ {intake_id}",
+        func, intake_id, job_id=job_id, retry=RETRY, job_timeout=JOB_TIMEOUT, description=description
+    )
+
+
+def enqueue_process_intake(conn: Redis, intake_id: str, *, queue: str = INTAKE_QUEUE) -> Job:
+    return _enqueue_once(
+        conn, queue, "workers.jobs.process_intake", intake_id, f"process-{intake_id}", f"đọc hồ sơ {intake_id}"
     )
 
 
 def enqueue_issue_intake(conn: Redis, intake_id: str) -> Job:
-    return Queue(SIGN_QUEUE, connection=conn).enqueue(
+    return _enqueue_once(
+        conn,
+        SIGN_QUEUE,
         "workers.jobs.issue_intake",
         intake_id,
-        job_id=f"issue-{intake_id}",
-        retry=RETRY,
-        job_timeout=JOB_TIMEOUT,
-        description=f"ký và cấp bản sao cho hồ sơ {intake_id}",
+        f"issue-{intake_id}",
+        f"ký và cấp bản sao cho hồ sơ {intake_id}",
     )
