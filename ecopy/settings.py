@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 60_000_000
     max_pages: int = 50
+    max_total_pixels: int = 420_000_000  # over all pages of one document, checked before decoding
 
     log_level: str = "INFO"
 

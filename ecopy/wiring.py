@@ -87,7 +87,12 @@ def load_signing_key(s: Settings) -> SigningKey:
 
 def read_options(s: Settings) -> ReadOptions:
     return ReadOptions(
-        limits=LoadLimits(max_bytes=s.max_upload_bytes, max_pixels=s.max_pixels, max_pages=s.max_pages),
+        limits=LoadLimits(
+            max_bytes=s.max_upload_bytes,
+            max_pixels=s.max_pixels,
+            max_pages=s.max_pages,
+            max_total_pixels=s.max_total_pixels,
+        ),
         ocr=OcrOptions(lang=s.ocr_lang, tessdata_dir=str(s.tessdata_dir) if s.tessdata_dir else None),
     )
 

@@ -43,7 +43,39 @@ class LoadLimits:
     max_bytes: int = 50 * 1024 * 1024  # per file
     max_pixels: int = 60_000_000  # per page (A4 at 600 dpi is ~35 Mpx)
     max_pages: int = 50  # over all files of one document
+    # Over all pages of one document, checked from headers before decoding: a 200 kB Group-4 TIFF
+    # of 50 huge blank frames must not become 9 GB of RGB in a worker. ~48 A4 pages at 300 dpi.
+    max_total_pixels: int = 420_000_000
+    min_side: int = 100  # a "page" narrower than this in either direction is not a scan
+    max_side: int = 30_000  # tesseract refuses images over 32767 px on a side
     pdf_dpi: int = 300
+
+
+@dataclass
+class _Budget:
+    """What the pages decoded so far have used of the document's limits."""
+
+    pages: int = 0
+    pixels: int = 0
+
+    def admit(self, name: str, w: int, h: int, limits: LoadLimits) -> None:
+        """Refuse a page from its header size, before its pixels are decoded."""
+        if w < limits.min_side or h < limits.min_side:
+            raise CorruptFileError(
+                f"Trang trong tệp «{name}» quá nhỏ ({w}×{h} điểm ảnh) để là một bản quét. "
+                "Hãy quét lại giấy tờ ở 300 dpi.",
+                detail=f"{name}: page {w}x{h} < {limits.min_side} px",
+            )
+        if w * h > limits.max_pixels or max(w, h) > limits.max_side:
+            raise _too_many_pixels(name, (w, h), limits)
+        if self.pixels + w * h > limits.max_total_pixels:
+            raise TooLargeError(
+                f"Tài liệu quá lớn (tính đến tệp «{name}»: tổng số điểm ảnh vượt giới hạn). "
+                "Hãy quét ở 300 dpi hoặc chia thành các tài liệu nhỏ hơn.",
+                detail=f"{self.pixels + w * h} > {limits.max_total_pixels} pixels in one document",
+            )
+        self.pixels += w * h
+        self.pages += 1
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -63,19 +95,20 @@ def sniff_type(data: bytes) -> str | None:
 def load_document(files: Sequence[SourceFile], limits: LoadLimits) -> list[Page]:
     """All pages of all files, in order, as RGB uint8 images."""
     pages: list[Page] = []
+    budget = _Budget()
     for f in files:
-        for image, dpi in _load_file(f, limits, already=len(pages)):
+        for image, dpi in _load_file(f, limits, budget):
             pages.append(Page(index=len(pages), image=image, dpi=dpi, source=f.name))
     log.info("loaded %d page(s) from %d file(s)", len(pages), len(files))
     return pages
 
 
-def _load_file(f: SourceFile, limits: LoadLimits, already: int) -> Iterator[tuple[np.ndarray, float | None]]:
+def _load_file(f: SourceFile, limits: LoadLimits, budget: _Budget) -> Iterator[tuple[np.ndarray, float | None]]:
     kind = check_file(f, limits)
     if kind == "pdf":
-        yield from _load_pdf(f, limits, already)
+        yield from _load_pdf(f, limits, budget)
     else:
-        yield from _load_image(f, kind, limits, already)
+        yield from _load_image(f, kind, limits, budget)
 
 
 def check_file(f: SourceFile, limits: LoadLimits) -> str:
@@ -102,7 +135,7 @@ def check_file(f: SourceFile, limits: LoadLimits) -> str:
 
 # ---- raster images ---------------------------------------------------------------------------
 def _load_image(
-    f: SourceFile, kind: str, limits: LoadLimits, already: int
+    f: SourceFile, kind: str, limits: LoadLimits, budget: _Budget
 ) -> Iterator[tuple[np.ndarray, float | None]]:
     corrupt = f"Tệp ảnh «{f.name}» bị hỏng hoặc không đầy đủ (có thể bị cắt ngang khi tải lên). Vui lòng quét lại."
     with warnings.catch_warnings():
@@ -116,13 +149,12 @@ def _load_image(
             raise CorruptFileError(corrupt, detail=f"{f.name}: {e}") from e
         with im:
             n_frames = getattr(im, "n_frames", 1) if kind == "tiff" else 1
-            _check_page_count(f.name, already + n_frames, limits)
+            _check_page_count(f.name, budget.pages + n_frames, limits)
             for frame_no, frame in enumerate(ImageSequence.Iterator(im)):
                 if frame_no >= n_frames:
                     break
                 w, h = frame.size  # from the header: nothing decoded yet
-                if w * h > limits.max_pixels:
-                    raise _too_many_pixels(f.name, (w, h), limits)
+                budget.admit(f.name, w, h, limits)
                 try:
                     frame.load()
                     # Phones store the orientation in EXIF instead of turning the pixels.
@@ -160,7 +192,7 @@ def _dpi_of(value: object) -> float | None:
 
 
 # ---- PDF -------------------------------------------------------------------------------------
-def _load_pdf(f: SourceFile, limits: LoadLimits, already: int) -> Iterator[tuple[np.ndarray, float | None]]:
+def _load_pdf(f: SourceFile, limits: LoadLimits, budget: _Budget) -> Iterator[tuple[np.ndarray, float | None]]:
     corrupt = f"Tệp PDF «{f.name}» bị hỏng hoặc không đầy đủ (có thể bị cắt ngang khi tải lên). Vui lòng quét lại."
     try:
         with pikepdf.open(io.BytesIO(f.data)) as pdf:
@@ -177,7 +209,7 @@ def _load_pdf(f: SourceFile, limits: LoadLimits, already: int) -> Iterator[tuple
         raise CorruptFileError(corrupt, detail=f"{f.name}: no %%EOF at end of file (truncated?)")
     if n_pages == 0:
         raise CorruptFileError(f"Tệp PDF «{f.name}» không có trang nào. Vui lòng quét lại.")
-    _check_page_count(f.name, already + n_pages, limits)
+    _check_page_count(f.name, budget.pages + n_pages, limits)
 
     try:
         doc = pdfium.PdfDocument(f.data)
@@ -192,8 +224,7 @@ def _load_pdf(f: SourceFile, limits: LoadLimits, already: int) -> Iterator[tuple
                 if page.get_rotation() in (90, 270):
                     w_pt, h_pt = h_pt, w_pt
                 w, h = round(w_pt * scale), round(h_pt * scale)
-                if w * h > limits.max_pixels:
-                    raise _too_many_pixels(f"{f.name} (trang {i + 1})", (w, h), limits)
+                budget.admit(f"{f.name} (trang {i + 1})", w, h, limits)
                 bitmap = page.render(scale=scale)
                 try:
                     arr = np.asarray(bitmap.to_pil().convert("RGB"), dtype=np.uint8).copy()

@@ -44,6 +44,13 @@ def preprocess_page(page: Page, options: PreprocessOptions) -> Page:
 
 
 # ---- orientation ---------------------------------------------------------------------------
+def scaled(grey: np.ndarray, scale: float) -> np.ndarray:
+    """``grey`` resized by ``scale``, never to less than one pixel either way (odd aspect ratios)."""
+    h, w = grey.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
 def to_grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
@@ -68,7 +75,7 @@ def find_sheet(image: np.ndarray) -> np.ndarray | None:
     """
     grey = to_grey(image)
     scale = 800.0 / max(grey.shape)
-    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = scaled(grey, scale)
     small = cv2.GaussianBlur(small, (7, 7), 0)
     _, mask = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
@@ -133,7 +140,7 @@ def find_skew(image: np.ndarray, max_skew: float = 5.0) -> float:
     """Counter-clockwise degrees that straighten the text (projection-profile search)."""
     grey = to_grey(image)
     scale = min(1.0, 1200.0 / max(grey.shape))
-    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    small = scaled(grey, scale) if scale < 1 else grey
     _, binary = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     best, step = 0.0, 0.5
     candidates = np.arange(-max_skew, max_skew + 1e-9, step)

@@ -21,7 +21,7 @@ from pipeline.load import LoadLimits, load_document
 from pipeline.models import SourceFile
 
 
-def _image_bytes(fmt: str, size: tuple[int, int] = (120, 80), **kwargs: object) -> bytes:
+def _image_bytes(fmt: str, size: tuple[int, int] = (240, 160), **kwargs: object) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buf, format=fmt, **kwargs)
     return buf.getvalue()
@@ -76,7 +76,7 @@ def test_unknown_type_is_unsupported(name: str, data: bytes) -> None:
 
 def test_type_is_sniffed_not_taken_from_the_name() -> None:
     pages = load_document([SourceFile("scan.pdf", _image_bytes("PNG"))], LIMITS)
-    assert pages[0].image.shape == (80, 120, 3)
+    assert pages[0].image.shape == (160, 240, 3)
 
 
 def test_encrypted_pdf_is_refused() -> None:
@@ -109,12 +109,12 @@ def test_too_many_pages_over_all_files() -> None:
 
 
 def test_multipage_tiff_gives_every_frame() -> None:
-    frames = [Image.new("L", (100, 50), v) for v in (0, 128, 255)]
+    frames = [Image.new("L", (200, 100), v) for v in (0, 128, 255)]
     buf = io.BytesIO()
     frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], dpi=(300, 300))
     pages = load_document([SourceFile("scan.tif", buf.getvalue())], LIMITS)
     assert [p.index for p in pages] == [0, 1, 2]
-    assert all(p.image.shape == (50, 100, 3) and p.image.dtype == np.uint8 for p in pages)
+    assert all(p.image.shape == (100, 200, 3) and p.image.dtype == np.uint8 for p in pages)
     assert [int(p.image[0, 0, 0]) for p in pages] == [0, 128, 255]
     assert pages[0].dpi == 300
 
@@ -130,6 +130,26 @@ def test_pdf_is_rasterised_at_the_configured_dpi() -> None:
 
 
 def test_several_files_are_pages_in_order() -> None:
-    files = [SourceFile("a.png", _image_bytes("PNG", (10, 10))), SourceFile("b.jpg", _image_bytes("JPEG", (20, 10)))]
+    files = [
+        SourceFile("a.png", _image_bytes("PNG", (110, 110))),
+        SourceFile("b.jpg", _image_bytes("JPEG", (220, 110))),
+    ]
     pages = load_document(files, LIMITS)
-    assert [(p.index, p.source, p.image.shape[1]) for p in pages] == [(0, "a.png", 10), (1, "b.jpg", 20)]
+    assert [(p.index, p.source, p.image.shape[1]) for p in pages] == [(0, "a.png", 110), (1, "b.jpg", 220)]
+
+
+def test_a_sliver_is_not_a_page() -> None:
+    with pytest.raises(CorruptFileError, match="quá nhỏ"):
+        load_document([SourceFile("thin.png", _image_bytes("PNG", (5000, 1)))], LIMITS)
+    with pytest.raises(TooLargeError):
+        load_document([SourceFile("strip.png", _image_bytes("PNG", (40_000, 100)))], LIMITS)
+
+
+def test_many_huge_frames_are_refused_from_the_headers_before_decoding() -> None:
+    """A few hundred kB of Group-4 TIFF can describe gigapixels: the document budget refuses it."""
+    frames = [Image.new("1", (4000, 3000), 1) for _ in range(6)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="TIFF", save_all=True, append_images=frames[1:], compression="group4")
+    assert len(buf.getvalue()) < 200_000
+    with pytest.raises(TooLargeError, match="tổng số điểm ảnh"):
+        load_document([SourceFile("archive.tif", buf.getvalue())], LoadLimits(max_total_pixels=50_000_000))
