@@ -70,19 +70,20 @@ class UnknownDocumentTypeError(InputError):
     default_message = "Loại giấy tờ không hợp lệ. Hãy chọn một loại trong danh sách."
 
 
-# ---- processing ----------------------------------------------------------------------------
-class OcrError(EcopyError):
-    code = "ocr.failed"
-    default_message = "Không nhận dạng được chữ trên bản quét. Vui lòng quét lại rõ hơn."
+class NoTextError(InputError):
+    """Nothing readable: a blank page, the wrong side, a far too blurred photo."""
 
-
-class NoTextError(OcrError):
-    code = "ocr.no_text"
-    http_status = 422
+    code = "input.no_text"
     default_message = (
         "Không thấy chữ nào trên bản quét (trang trắng, ảnh quá nhỏ hoặc quá mờ). "
         "Hãy kiểm tra đã quét đúng mặt giấy tờ rồi quét lại ở 300 dpi."
     )
+
+
+# ---- processing ----------------------------------------------------------------------------
+class OcrError(EcopyError):
+    code = "ocr.failed"
+    default_message = "Không nhận dạng được chữ trên bản quét. Vui lòng quét lại rõ hơn."
 
 
 class OcrTimeoutError(OcrError):

@@ -193,8 +193,8 @@ def test_a_blank_page_is_not_certified(data_dir: Path, tmp_path: Path, capsys: p
 
     blank = tmp_path / "blank.png"
     Image.new("RGB", (2480, 3508), "white").save(blank, dpi=(300, 300))
-    assert main(["digitize", str(blank)]) == 1
-    assert "[ocr.no_text]" in capsys.readouterr().err
+    assert main(["digitize", str(blank)]) == 2
+    assert "[input.no_text]" in capsys.readouterr().err
     assert not list(data_dir.rglob("ecopies/*"))
 
 
