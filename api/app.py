@@ -10,8 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from redis import Redis
+from redis.exceptions import RedisError
 
 from api import pages
 from api.verification import verdict_to_dict, verify_file, verify_id
@@ -29,6 +32,13 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+class QueueUnavailableError(EcopyError):
+    code = "queue.unavailable"
+    retryable = True
+    http_status = 503
+    default_message = "Hàng đợi xử lý tạm thời không hoạt động. Hồ sơ chưa được nhận; vui lòng gửi lại sau ít phút."
 
 
 class IntakeNotFoundError(EcopyError):
@@ -68,24 +78,32 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await _send_json(send, TooLargeError(detail=f"body {int(length)} bytes > {self.limit}"))
             return
-        seen = 0
+        seen, too_large, started = 0, False, False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             msg = await receive()
-            seen += len(msg.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:  # a chunked body: stop reading it, the client gets 413
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return msg
 
+        async def guarded_send(msg: Message) -> None:
+            nonlocal started
+            if too_large:
+                return  # whatever the app answers to a body cut short is replaced by the 413
+            started = True
+            await send(msg)
+
         try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
             await _send_json(send, TooLargeError(detail=f"body over {self.limit} bytes"))
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 async def _send_json(send: Send, err: EcopyError) -> None:
@@ -105,6 +123,26 @@ async def _send_json(send: Send, err: EcopyError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _store_and_enqueue(
+    st: AppState, intake_id: str, uploads: list[tuple[SourceFile, str]], doc_type: str | None
+) -> None:
+    keys = []
+    for i, (upload, content_type) in enumerate(uploads):
+        key = f"intakes/{intake_id}/original/{i:03d}"
+        st.store.put(key, upload.data, content_type=content_type)
+        keys.append(key)
+    names = [u.name for u, _ in uploads]
+    st.registry.create_intake(
+        intake_id, office=st.office, file_keys=keys, file_names=names, doc_type_hint=doc_type, status="queued"
+    )
+    try:
+        enqueue_process_intake(st.redis, intake_id)
+    except RedisError as e:
+        err = QueueUnavailableError(detail=f"{type(e).__name__}: {e}")
+        st.registry.update_intake(intake_id, status="failed", error_code=err.code, error_message=err.message)
+        raise err from e
+
+
 def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.ecopy
     return state
@@ -119,6 +157,18 @@ def create_app(state: AppState) -> FastAPI:
     )
 
     app.state.ecopy = state
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = InputError("Yêu cầu thiếu hoặc sai thông tin. Kiểm tra lại các trường đã gửi.")
+        body = err.to_dict() | {"code": "request.invalid", "detail": jsonable_encoder(exc.errors())}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = EcopyError()
+        return JSONResponse(err.to_dict() | {"code": "internal"}, status_code=500)
 
     @app.exception_handler(EcopyError)
     async def ecopy_error(request: Request, exc: EcopyError) -> JSONResponse:
@@ -150,11 +200,15 @@ def create_app(state: AppState) -> FastAPI:
         """Upload the PDF (multipart field ``file``) or send JSON ``{"ecopy_id": "..."}``."""
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("application/json"):
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError as e:
+                raise InputError("Nội dung JSON không hợp lệ.", detail=str(e)) from e
             ecopy_id = body.get("ecopy_id") if isinstance(body, dict) else None
             if not isinstance(ecopy_id, str):
                 raise InputError("Thiếu mã bản sao (ecopy_id).")
-            return JSONResponse(verdict_to_dict(verify_id(ecopy_id, st.registry)))
+            verdict = await run_in_threadpool(verify_id, ecopy_id, st.registry)
+            return JSONResponse(verdict_to_dict(verdict))
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -186,21 +240,14 @@ def create_app(state: AppState) -> FastAPI:
     ) -> dict[str, str]:
         if doc_type is not None and doc_type not in DOC_TYPES:
             raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(DOC_TYPES)}")
-        intake_id = uuid.uuid4().hex
         limits = LoadLimits(max_bytes=st.max_upload_bytes)
-        keys, names = [], []
+        uploads = []
         for i, f in enumerate(files):
-            data = await f.read()
-            name = f.filename or f"file-{i + 1}"
-            check_file(SourceFile(name, data), limits)  # refuse empty / unsupported files now, not in a worker
-            key = f"intakes/{intake_id}/original/{i:03d}"
-            st.store.put(key, data, content_type=f.content_type or "application/octet-stream")
-            keys.append(key)
-            names.append(name)
-        st.registry.create_intake(
-            intake_id, office=st.office, file_keys=keys, file_names=names, doc_type_hint=doc_type, status="queued"
-        )
-        enqueue_process_intake(st.redis, intake_id)
+            upload = SourceFile(f.filename or f"file-{i + 1}", await f.read())
+            check_file(upload, limits)  # refuse an empty or unsupported file now, before storing any
+            uploads.append((upload, f.content_type or "application/octet-stream"))
+        intake_id = uuid.uuid4().hex
+        await run_in_threadpool(_store_and_enqueue, st, intake_id, uploads, doc_type)
         return {"id": intake_id, "status": "queued"}
 
     @app.get("/api/v1/intakes/{intake_id}")

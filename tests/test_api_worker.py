@@ -7,6 +7,7 @@ PostgreSQL).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -255,3 +256,57 @@ def test_two_signer_runs_of_one_intake_issue_one_copy(stack: dict) -> None:
     assert services.registry.count_ecopies() == 1
     assert [k for k in services.store.list("ecopies/") if k.endswith(".pdf")] == [f"ecopies/{results[0]}.pdf"]
     Queue(SIGN_QUEUE, connection=conn).empty()
+
+
+def test_chunked_oversized_upload_is_413_too(stack: dict) -> None:
+    def chunks():  # no Content-Length: the limit must hold while reading
+        for _ in range(22):
+            yield b"\0" * (1024 * 1024)
+
+    r = stack["client"].post(
+        "/api/v1/intakes", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert r.status_code == 413 and r.json()["code"] == "input.too_large"
+
+
+def test_malformed_requests_get_coded_errors(stack: dict) -> None:
+    client = stack["client"]
+    r = client.post("/api/v1/verify", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "input.invalid"
+    r = client.post("/api/v1/intakes", data={"doc_type": "cccd_front"})  # no files at all
+    assert r.status_code == 422 and r.json()["code"] == "request.invalid" and r.json()["message"]
+
+
+def test_a_bad_file_among_good_ones_stores_nothing(stack: dict) -> None:
+    client, services = stack["client"], stack["services"]
+    files, _ = corpus_doc("dev_0004")
+    r = client.post(
+        "/api/v1/intakes",
+        files=[
+            ("files", ("page1.png", files[0].read_bytes(), "image/png")),
+            ("files", ("page2.png", b"", "image/png")),
+        ],
+    )
+    assert r.status_code == 422 and r.json()["code"] == "input.empty" and "page2.png" in r.json()["message"]
+    assert services.store.list("intakes/") == []
+
+
+def test_queue_down_means_503_and_the_intake_says_so(stack: dict) -> None:
+    services = stack["services"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    app = create_app(
+        AppState(
+            registry=services.registry,
+            store=services.store,
+            redis=Redis(port=dead, socket_connect_timeout=1),
+            trust_roots=services.trust_roots,
+        )
+    )
+    files, _ = corpus_doc("dev_0004")
+    with TestClient(app) as client:
+        r = client.post("/api/v1/intakes", files=[("files", ("scan.png", files[0].read_bytes(), "image/png"))])
+    assert r.status_code == 503 and r.json()["code"] == "queue.unavailable" and r.json()["retryable"] is True
+    [intake] = services.registry.list_intakes()
+    assert intake.status == "failed" and intake.error_code == "queue.unavailable"
