@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     retention_days: int | None = Field(None, description="Object-lock retention for issued copies (S3)")
+    retention_mode: Literal["COMPLIANCE", "GOVERNANCE"] = Field(
+        "COMPLIANCE", description="COMPLIANCE: nobody, not even an S3 admin, can delete an issued copy early"
+    )
 
     redis_url: str = "redis://127.0.0.1:6380/0"
     queues: str = "intake,batch,sign"

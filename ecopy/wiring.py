@@ -32,6 +32,7 @@ def build_store(s: Settings) -> ObjectStore:
             secure=s.s3_secure,
             region=s.s3_region,
             retention_days=s.retention_days,
+            retention_mode=s.retention_mode,
         )
     return FilesystemStore(s.data_dir / "objects")
 
