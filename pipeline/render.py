@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 NOTO_REGULAR = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"
 NOTO_BOLD = "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"
 INFO_KEY_ECOPY_ID = "/EcopyID"  # custom Info key; the XMP carries it as dc:identifier "ecopy:<ID>"
+INFO_KEY_CERTIFICATE_NUMBER = "/EcopyCertificateNumber"  # "Số chứng thực", as printed in the statement
 XMP_ID_PREFIX = "ecopy:"
 DEV_ONLY_LINE = "BẢN THỬ NGHIỆM — KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
 
@@ -308,9 +309,7 @@ def _draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def _draw_certification_page(
-    canvas: Canvas, cert: Certification, n_pages: int, regular: str, bold: str
-) -> None:
+def _draw_certification_page(canvas: Canvas, cert: Certification, n_pages: int, regular: str, bold: str) -> None:
     canvas.setPageSize(A4)
     nfc = lambda s: unicodedata.normalize("NFC", s)  # noqa: E731
     left_cx, right_cx, col_w = 56 + 120, _PAGE_W - 56 - 120, 240.0
@@ -376,8 +375,7 @@ def _draw_certification_page(
 
     canvas.setFillColorRGB(0.25, 0.25, 0.25)
     footer = [
-        "Bản sao điện tử được ký số theo chuẩn PAdES. "
-        "Mọi thay đổi tệp sau khi ký sẽ làm chữ ký mất hiệu lực;",
+        "Bản sao điện tử được ký số theo chuẩn PAdES. Mọi thay đổi tệp sau khi ký sẽ làm chữ ký mất hiệu lực;",
         "cơ quan tiếp nhận đối chiếu tệp với sổ đăng ký bằng mã bản sao hoặc mã QR.",
     ]
     _left_lines(canvas, footer, regular, 8, _MARGIN, 70, _PAGE_W - 2 * _MARGIN)
@@ -427,6 +425,7 @@ def _make_pdfa(raw: bytes, cert: Certification, title: str, created: dt.datetime
             meta["dc:identifier"] = XMP_ID_PREFIX + cert.ecopy_id
             meta["xmp:MetadataDate"] = created.isoformat()
         info[INFO_KEY_ECOPY_ID] = cert.ecopy_id  # after the XMP import: it has no XMP twin
+        info[INFO_KEY_CERTIFICATE_NUMBER] = cert.certificate_number
 
         icc = pdf.make_stream(_srgb_icc())
         icc.N = 3

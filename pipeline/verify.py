@@ -29,7 +29,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.models import VN_TZ, IssuedCopyInfo, SignatureReport, Verdict, VerdictStatus
-from pipeline.render import INFO_KEY_ECOPY_ID, XMP_ID_PREFIX
+from pipeline.render import INFO_KEY_CERTIFICATE_NUMBER, INFO_KEY_ECOPY_ID, XMP_ID_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,17 @@ def read_embedded_ecopy_id(pdf: bytes) -> str | None:
                 return normalize_ecopy_id(ident[len(XMP_ID_PREFIX) :])
     except Exception as e:
         log.debug("no e-copy ID readable: %s", e)
+    return None
+
+
+def read_certificate_number(pdf: bytes) -> str | None:
+    """The certification number our renderer wrote into the Info dictionary, if any."""
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            value = doc.docinfo.get(INFO_KEY_CERTIFICATE_NUMBER)
+            return str(value) if value is not None else None
+    except Exception as e:
+        log.debug("no certificate number readable: %s", e)
     return None
 
 

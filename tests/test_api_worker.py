@@ -310,3 +310,42 @@ def test_queue_down_means_503_and_the_intake_says_so(stack: dict) -> None:
     assert r.status_code == 503 and r.json()["code"] == "queue.unavailable" and r.json()["retryable"] is True
     [intake] = services.registry.list_intakes()
     assert intake.status == "failed" and intake.error_code == "queue.unavailable"
+
+
+@pytest.mark.parametrize("stack", ["fs-sqlite"], indirect=True)  # the crash window is the file store's
+def test_a_run_that_died_after_storing_its_copy_is_completed_not_duplicated(stack: dict) -> None:
+    """GIVEN a signer run that stored the signed PDF and died before its metadata and registry row
+    WHEN the job runs again THEN it registers those very bytes, with the number and signer read
+    back from the file, and issues nothing else."""
+    from pipeline.ecopy_id import new_ecopy_id
+    from workers import issuing, serialize
+
+    client, conn, services = stack["client"], stack["conn"], stack["services"]
+    assert isinstance(services.store, wiring.FilesystemStore)
+    files, _ = corpus_doc("dev_0004")
+    intake_id = upload(client, files[0], doc_type="cccd_front")["id"]
+    drain(conn, INTAKE_QUEUE)
+    ecopy_id = services.registry.reserve_ecopy_id(intake_id, new_ecopy_id())
+    intake = services.registry.get_intake(intake_id)
+    prefix = f"intakes/{intake_id}/work/"
+    page = serialize.page_from_png(services.store.get(f"{prefix}page-000.png"), {"index": 0, "dpi": 300})
+    req = issuing.IssueRequest(
+        pages=[page],
+        ocr=None,
+        doc_type="cccd_front",
+        fields=intake.fields,
+        intake_id=intake_id,
+        reserved_ecopy_id=ecopy_id,
+    )
+    signed, number, signer_fp = issuing._render_sign_store(req, services, ecopy_id, issuing.ecopy_object_key(ecopy_id))
+    meta = services.store.root / "meta" / "ecopies" / f"{ecopy_id}.pdf.json"
+    meta.unlink()  # the crash window: data linked, metadata not yet written
+
+    assert jobs.issue_intake(intake_id) == ecopy_id
+    rec = services.registry.get_ecopy(ecopy_id)
+    assert rec.certificate_number == number and rec.signer_cert_sha256 == signer_fp
+    assert services.store.get(rec.object_key) == signed
+    assert services.registry.count_ecopies() == 1
+    assert (
+        client.post("/api/v1/verify", files={"file": ("c.pdf", signed, "application/pdf")}).json()["verdict"] == "valid"
+    )

@@ -18,6 +18,7 @@ from pipeline.ecopy_id import new_ecopy_id
 from pipeline.models import Certification, OcrResult, Page
 from pipeline.render import render_ecopy
 from pipeline.sign import sign_pdf
+from pipeline.verify import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
 from workers.context import Services
@@ -63,8 +64,12 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
     if stored is not None:  # signed and stored by another run, or one that died before the registry row
         log.info("e-copy %s: registering the bytes stored by an earlier or concurrent run", ecopy_id)
         signed = svc.store.get(key)
-        certificate_number = stored.metadata.get("certificate-number", "")
-        signer_fp = stored.metadata.get("signer-cert-sha256", "")
+        # The metadata may be missing if the earlier run died between data and metadata:
+        # then the facts are read back from the signed file itself.
+        certificate_number = stored.metadata.get("certificate-number") or read_certificate_number(signed) or ""
+        signer_fp = (
+            stored.metadata.get("signer-cert-sha256") or validate_signature(signed, svc.trust_roots).signer_cert_sha256
+        )
     now = dt.datetime.now(dt.UTC)
     record = EcopyRecord(
         ecopy_id=ecopy_id,
