@@ -25,9 +25,6 @@ from workers.context import Services
 
 log = logging.getLogger(__name__)
 
-BOOK_SUFFIX = "SCT/BS"
-
-
 def ecopy_object_key(ecopy_id: str) -> str:
     return f"ecopies/{ecopy_id}.pdf"
 

@@ -113,7 +113,9 @@ def issue_intake(intake_id: str) -> str:
         svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
         return done.ecopy_id
     if intake.status not in ("ready", "signing", "failed", "retrying") or not intake.doc_type:
-        raise EcopyError("Hồ sơ chưa đọc xong nên chưa thể ký.", detail=f"intake status {intake.status}")
+        # Not read yet (or read and failed): nothing to sign, and nothing about the intake to change.
+        log.warning("intake %s: issue job skipped, intake is %s", intake_id, intake.status)
+        return intake.status
     prefix = _pages_prefix(intake_id)
     metas = json.loads(svc.store.get(f"{prefix}pages.json"))
     pages = [serialize.page_from_png(svc.store.get(f"{prefix}page-{m['index']:03d}.png"), m) for m in metas]
