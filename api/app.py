@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -107,8 +108,6 @@ class BodyLimit:
 
 
 async def _send_json(send: Send, err: EcopyError) -> None:
-    import json
-
     body = json.dumps(err.to_dict(), ensure_ascii=False).encode()
     await send(
         {
