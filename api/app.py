@@ -169,13 +169,13 @@ def create_app(state: AppState) -> FastAPI:
         err = EcopyError()
         return JSONResponse(err.to_dict() | {"code": "internal"}, status_code=500)
 
-    @app.exception_handler(EcopyError)
-    async def ecopy_error(request: Request, exc: EcopyError) -> JSONResponse:
+    async def coded_error(request: Request, exc: Exception) -> JSONResponse:
+        """EcopyError and StorageError share one shape: code, message, retryable, http_status."""
+        assert isinstance(exc, EcopyError | StorageError)
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
-    @app.exception_handler(StorageError)
-    async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    app.add_exception_handler(EcopyError, coded_error)
+    app.add_exception_handler(StorageError, coded_error)
 
     @app.get("/healthz")
     def healthz(st: StateDep) -> JSONResponse:
