@@ -25,6 +25,7 @@ from pipeline.models import DOC_TYPES, SourceFile
 from storage.errors import StorageError
 from storage.objectstore import ObjectStore
 from storage.registry import Registry
+from workers.intakes import store_originals
 from workers.queues import enqueue_issue_intake, enqueue_process_intake
 
 log = logging.getLogger(__name__)
@@ -122,15 +123,9 @@ async def _send_json(send: Send, err: EcopyError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _store_and_enqueue(
-    st: AppState, intake_id: str, uploads: list[tuple[SourceFile, str]], doc_type: str | None
-) -> None:
-    keys = []
-    for i, (upload, content_type) in enumerate(uploads):
-        key = f"intakes/{intake_id}/original/{i:03d}"
-        st.store.put(key, upload.data, content_type=content_type)
-        keys.append(key)
-    names = [u.name for u, _ in uploads]
+def _store_and_enqueue(st: AppState, intake_id: str, uploads: list[SourceFile], doc_type: str | None) -> None:
+    keys = store_originals(st.store, intake_id, uploads)
+    names = [u.name for u in uploads]
     st.registry.create_intake(
         intake_id, office=st.office, file_keys=keys, file_names=names, doc_type_hint=doc_type, status="queued"
     )
@@ -244,7 +239,7 @@ def create_app(state: AppState) -> FastAPI:
         for i, f in enumerate(files):
             upload = SourceFile(f.filename or f"file-{i + 1}", await f.read())
             check_file(upload, limits)  # refuse an empty or unsupported file now, before storing any
-            uploads.append((upload, f.content_type or "application/octet-stream"))
+            uploads.append(upload)
         intake_id = uuid.uuid4().hex
         await run_in_threadpool(_store_and_enqueue, st, intake_id, uploads, doc_type)
         return {"id": intake_id, "status": "queued"}

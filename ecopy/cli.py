@@ -135,6 +135,21 @@ def cmd_worker(s: Settings, args: argparse.Namespace) -> int:
     return wiring.run_worker(s, queues, burst=args.burst)
 
 
+def cmd_batch(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import batchrun
+
+    report_dir = Path(args.report_dir)
+    if args.source[0] == "status":
+        if len(args.source) != 2:
+            raise InputError("Cách dùng: ecopy batch status MÃ-LÔ")
+        return batchrun.watch(s, args.source[1], report_dir=report_dir)
+    if len(args.source) != 1:
+        raise InputError("Mỗi lần chỉ chạy một lô: một thư mục, một tệp ZIP hoặc một s3://bucket/tiền-tố.")
+    return batchrun.run(
+        s, args.source[0], doc_type=args.type, office=args.office, report_dir=report_dir, wait=not args.no_wait
+    )
+
+
 def cmd_up(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import embedded
 
@@ -176,6 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--queues", help="comma-separated, in priority order (default ECOPY_QUEUES)")
     sp.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser(
+        "batch",
+        help="digitize an archive: ecopy batch PATH|ZIP|s3://bucket/prefix, or ecopy batch status BATCH-ID",
+        description="One file = one document (multi-page PDF/TIFF included); one folder = one document's "
+        "pages. Running the same batch again resumes it: only what is not done is processed.",
+    )
+    sp.add_argument("source", nargs="+", metavar="SOURCE", help="folder, ZIP, s3://bucket/prefix — or: status ID")
+    sp.add_argument("--type", choices=DOC_TYPES, help="every document is of this type (default: recognised)")
+    sp.add_argument("--office", help="archive's office (default ECOPY_OFFICE)")
+    sp.add_argument("--report-dir", default="batch-reports", help="where the CSV and JSON report go")
+    sp.add_argument("--no-wait", action="store_true", help="submit and return; watch later with 'batch status'")
+    sp.set_defaults(func=cmd_batch)
 
     sp = sub.add_parser("up", help="embedded default: local Redis + one worker + web service")
     sp.set_defaults(func=cmd_up)

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
 
     redis_url: str = "redis://127.0.0.1:6380/0"
-    queues: str = "intake,batch,sign"
+    queues: str = Field("intake,sign,batch", description="Queues a worker serves, in priority order")
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     max_pixels: int = 60_000_000
     max_pages: int = 50
     max_total_pixels: int = 420_000_000  # over all pages of one document, checked before decoding
+
+    # Archive batches (ecopy batch): a source over these is refused whole, a bomb entry alone.
+    archive_max_entries: int = 10_000
+    archive_max_total_bytes: int = 20 * 1024**3
+    archive_max_ratio: float = 100.0
 
     log_level: str = "INFO"
 

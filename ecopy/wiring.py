@@ -15,8 +15,9 @@ from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki
 from pipeline.read import ReadOptions
 from pipeline.sign import SigningKey, SignOptions, load_pkcs12_key
-from storage.objectstore import FilesystemStore, ObjectStore, S3Store
+from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
+from workers.batch_source import ArchiveLimits
 from workers.context import IssuerProfile, Services
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,26 @@ def read_options(s: Settings) -> ReadOptions:
     )
 
 
+def archive_limits(s: Settings) -> ArchiveLimits:
+    return ArchiveLimits(
+        max_entries=s.archive_max_entries,
+        max_total_bytes=s.archive_max_total_bytes,
+        max_file_bytes=s.max_upload_bytes,
+        max_ratio=s.archive_max_ratio,
+    )
+
+
+def s3_access(s: Settings) -> S3Access:
+    """Credentials for reading an ``s3://bucket/prefix`` batch source: the configured S3 endpoint."""
+    return S3Access(
+        endpoint=s.s3_endpoint,
+        access_key=s.s3_access_key,
+        secret_key=s.s3_secret_key.get_secret_value(),
+        secure=s.s3_secure,
+        region=s.s3_region,
+    )
+
+
 def build_services(s: Settings, *, with_key: bool) -> Services:
     ensure_dev_pki(s)
     key_cache: list[SigningKey] = []
@@ -149,17 +170,51 @@ def build_app(s: Settings) -> FastAPI:
     return create_app(state)
 
 
+# Abandoned jobs (worker and work-horse both killed) are noticed when their heartbeat lapses
+# (monitoring interval + 60 s) at the next registry clean-up of any live worker, then retried:
+# 10 + 60 + 20 (+ RETRY's first 5 s) keeps that under the 2 minutes the operators were promised.
+WORKER_TTL = 30
+JOB_MONITORING_INTERVAL = 10
+MAINTENANCE_INTERVAL = 20
+REDIS_RECONNECT_PAUSE = 2.0
+
+
 def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
-    """An RQ worker. Only a worker that listens on the sign queue is given the signing key."""
+    """An RQ worker. Only a worker that listens on the sign queue is given the signing key.
+
+    If Redis goes away for longer than RQ's own reconnection covers (a restart, a fail-over),
+    the worker is started again on a fresh connection instead of the process ending.
+    """
+    import time
+
+    from redis.exceptions import RedisError
     from rq import Worker
 
     from workers import context
+    from workers.jobs import on_work_horse_killed
     from workers.queues import SIGN_QUEUE, connect
 
     services = build_services(s, with_key=SIGN_QUEUE in queues)
     context.configure(services)
-    conn = connect(s.redis_url)
-    worker = Worker(queues, connection=conn)
     log.info("worker on queues %s (signing key: %s)", ",".join(queues), "yes" if SIGN_QUEUE in queues else "no")
-    worker.work(burst=burst, with_scheduler=True, logging_level=s.log_level.upper())
-    return 0
+    while True:
+        worker = Worker(
+            queues,
+            connection=connect(s.redis_url),
+            worker_ttl=WORKER_TTL,
+            job_monitoring_interval=JOB_MONITORING_INTERVAL,
+            maintenance_interval=MAINTENANCE_INTERVAL,
+            work_horse_killed_handler=on_work_horse_killed,
+        )
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level=s.log_level.upper())
+        except RedisError as e:  # raised from RQ's own teardown while Redis is still away
+            if burst:
+                raise
+            log.warning("lost Redis (%s)", e)
+        # RQ's loop also *returns* after an unexpected error (e.g. Redis gone in the middle of a
+        # job). Only a requested stop (SIGTERM/SIGINT) or the end of a burst ends the process.
+        if burst or worker._stop_requested:
+            return 0
+        log.warning("the worker stopped without being asked to; starting it again in %.0f s", REDIS_RECONNECT_PAUSE)
+        time.sleep(REDIS_RECONNECT_PAUSE)

@@ -112,9 +112,7 @@ def make_dev_pki(office: str, *, password: bytes, now: dt.datetime | None = None
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
         .sign(root_key, hashes.SHA256())
     )
     p12 = pkcs12.serialize_key_and_certificates(

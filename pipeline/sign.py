@@ -62,9 +62,7 @@ def load_pkcs12_key(data: bytes, password: bytes | None) -> SigningKey:
     try:
         signer = signers.SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=password)
     except Exception as e:
-        raise SigningError(
-            "Không mở được tệp chứng thư số (PKCS#12). Kiểm tra tệp và mật khẩu.", detail=str(e)
-        ) from e
+        raise SigningError("Không mở được tệp chứng thư số (PKCS#12). Kiểm tra tệp và mật khẩu.", detail=str(e)) from e
     if signer is None or signer.signing_cert is None:
         raise SigningError("Tệp PKCS#12 không chứa khóa ký và chứng thư số.", detail="no key/cert in PKCS#12")
     return signing_key_from_signer(signer)
@@ -136,9 +134,7 @@ def sign_pdf(
     else:
         field_spec = fields.SigFieldSpec(sig_field_name=options.field_name)
     timestamper = (
-        HTTPTimeStamper(options.timestamp_url, timeout=options.timestamp_timeout)
-        if options.timestamp_url
-        else None
+        HTTPTimeStamper(options.timestamp_url, timeout=options.timestamp_timeout) if options.timestamp_url else None
     )
     started = time.perf_counter()
     try:

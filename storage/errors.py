@@ -36,8 +36,7 @@ class StorageUnavailableError(StorageError):
     retryable = True
     http_status = 503
     default_message = (
-        "Kho lưu trữ tạm thời không truy cập được. Hệ thống sẽ tự thử lại; "
-        "nếu lỗi kéo dài, hãy báo cho quản trị viên."
+        "Kho lưu trữ tạm thời không truy cập được. Hệ thống sẽ tự thử lại; nếu lỗi kéo dài, hãy báo cho quản trị viên."
     )
 
 
@@ -64,8 +63,7 @@ class ImmutableObjectError(StorageError):
     code = "storage.immutable"
     http_status = 409
     default_message = (
-        "Bản sao điện tử đã cấp không được xóa hay sửa. Muốn hủy hoặc đính chính, hãy thu hồi bản sao "
-        "và cấp bản mới."
+        "Bản sao điện tử đã cấp không được xóa hay sửa. Muốn hủy hoặc đính chính, hãy thu hồi bản sao và cấp bản mới."
     )
 
 

@@ -33,7 +33,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import DictType, genheaders
+from minio.helpers import DictType, check_bucket_name, genheaders
 from minio.retention import Retention
 
 from storage.errors import (
@@ -227,9 +227,7 @@ class FilesystemStore(ObjectStore):
         except FileNotFoundError as e:
             raise ObjectNotFoundError(detail=f"{action} {key!r} in {self.root}: {e}") from e
         except (NotADirectoryError, IsADirectoryError, FileExistsError) as e:
-            raise InvalidKeyError(
-                detail=f"{action} {key!r}: a key cannot be both an object and a folder"
-            ) from e
+            raise InvalidKeyError(detail=f"{action} {key!r}: a key cannot be both an object and a folder") from e
         except OSError as e:
             raise StorageUnavailableError(detail=f"{action} {key!r} in {self.root}: {e}") from e
 
@@ -310,9 +308,7 @@ class FilesystemStore(ObjectStore):
                 tmp.unlink(missing_ok=True)
             self._fsync_dir(data_path.parent)
             self._write_meta(meta_path, info)
-        log.debug(
-            "put %s (%d bytes, sha256=%s, immutable=%s) in %s", key, len(data), sha, immutable, self.root
-        )
+        log.debug("put %s (%d bytes, sha256=%s, immutable=%s) in %s", key, len(data), sha, immutable, self.root)
         return info
 
     def get(self, key: str) -> bytes:
@@ -408,6 +404,74 @@ _ACCESS_S3_CODES = frozenset(
 _NOT_FOUND_S3_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "NotFound"})
 
 
+@dataclass(frozen=True)
+class S3Access:
+    """How to reach an S3 server, without a bucket: what :class:`S3Reader` (and :class:`S3Store`) connect with."""
+
+    endpoint: str  # "host:port", as the minio SDK wants it
+    access_key: str
+    secret_key: str = field(repr=False)
+    secure: bool = False
+    region: str = "us-east-1"
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    retries: int = 2
+
+    def url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+
+def _http_pool(access: S3Access) -> urllib3.PoolManager:
+    # Our own pool: minio's default retries a refused connection for several seconds and
+    # waits minutes on a silent server; a job should fail fast and let RQ retry it.
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=access.connect_timeout, read=access.read_timeout),
+        maxsize=16,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(
+            total=access.retries,
+            backoff_factor=0.2,
+            status_forcelist=[500, 502, 503, 504],
+            raise_on_status=False,
+        ),
+    )
+
+
+def _minio_client(access: S3Access, http: urllib3.PoolManager | None = None) -> Minio:
+    return Minio(
+        access.endpoint,
+        access_key=access.access_key,
+        secret_key=access.secret_key,
+        secure=access.secure,
+        region=access.region,
+        http_client=http or _http_pool(access),
+    )
+
+
+def _s3_call(where: str, fn: Callable[[], T]) -> T:
+    """Run one SDK call and translate whatever it raises into the storage error tree."""
+    try:
+        return fn()
+    except StorageError:
+        raise
+    except S3Error as e:
+        detail = f"{where}: {e.code}: {e.message}"
+        if e.code in _NOT_FOUND_S3_CODES:
+            raise ObjectNotFoundError(detail=detail) from e
+        if e.code in _ACCESS_S3_CODES:
+            raise StorageAccessDeniedError(detail=detail) from e
+        if e.code in _RETRYABLE_S3_CODES:
+            raise StorageUnavailableError(detail=detail) from e
+        raise StorageError(detail=detail) from e
+    except ServerError as e:  # a non-S3 reply, typically a 5xx from a proxy or a restarting server
+        raise StorageUnavailableError(detail=f"{where}: HTTP {e.status_code}: {e}") from e
+    except InvalidResponseError as e:
+        raise StorageUnavailableError(detail=f"{where}: {e}") from e
+    except (urllib3.exceptions.HTTPError, OSError) as e:  # refused, reset, timed out, DNS
+        raise StorageUnavailableError(detail=f"{where}: {type(e).__name__}: {e}") from e
+
+
 class S3Store(ObjectStore):
     """Objects in one bucket of an S3 server, through the ``minio`` SDK.
 
@@ -446,27 +510,17 @@ class S3Store(ObjectStore):
         self.retention_days = retention_days
         self.retention_mode: RetentionMode = retention_mode
         self._create_bucket = create_bucket
-        # Our own pool: minio's default retries a refused connection for several seconds and
-        # waits minutes on a silent server; a job should fail fast and let RQ retry it.
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            maxsize=16,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-            retries=urllib3.Retry(
-                total=retries,
-                backoff_factor=0.2,
-                status_forcelist=[500, 502, 503, 504],
-                raise_on_status=False,
-            ),
-        )
-        self._client = Minio(
-            endpoint,
-            access_key=access_key,
-            secret_key=secret_key,
-            secure=secure,
-            region=region,
-            http_client=http,
+        self._client = _minio_client(
+            S3Access(
+                endpoint,
+                access_key,
+                secret_key,
+                secure=secure,
+                region=region,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries=retries,
+            )
         )
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -478,26 +532,7 @@ class S3Store(ObjectStore):
     # ---- error mapping ------------------------------------------------------------------------
     def _call(self, action: str, key: str, fn: Callable[[], T]) -> T:
         """Run one SDK call and translate whatever it raises into the storage error tree."""
-        where = f"{action} {key!r} in {self.describe()}"
-        try:
-            return fn()
-        except StorageError:
-            raise
-        except S3Error as e:
-            detail = f"{where}: {e.code}: {e.message}"
-            if e.code in _NOT_FOUND_S3_CODES:
-                raise ObjectNotFoundError(detail=detail) from e
-            if e.code in _ACCESS_S3_CODES:
-                raise StorageAccessDeniedError(detail=detail) from e
-            if e.code in _RETRYABLE_S3_CODES:
-                raise StorageUnavailableError(detail=detail) from e
-            raise StorageError(detail=detail) from e
-        except ServerError as e:  # a non-S3 reply, typically a 5xx from a proxy or a restarting server
-            raise StorageUnavailableError(detail=f"{where}: HTTP {e.status_code}: {e}") from e
-        except InvalidResponseError as e:
-            raise StorageUnavailableError(detail=f"{where}: {e}") from e
-        except (urllib3.exceptions.HTTPError, OSError) as e:  # refused, reset, timed out, DNS
-            raise StorageUnavailableError(detail=f"{where}: {type(e).__name__}: {e}") from e
+        return _s3_call(f"{action} {key!r} in {self.describe()}", fn)
 
     # ---- bucket -------------------------------------------------------------------------------
     def _ensure_bucket(self) -> None:
@@ -586,9 +621,7 @@ class S3Store(ObjectStore):
                 )
             else:
                 raise
-        log.debug(
-            "put %s (%d bytes, sha256=%s, immutable=%s) in %s", key, len(data), sha, immutable, self.bucket
-        )
+        log.debug("put %s (%d bytes, sha256=%s, immutable=%s) in %s", key, len(data), sha, immutable, self.bucket)
         info = ObjectInfo(
             key=key,
             size=len(data),
@@ -619,9 +652,7 @@ class S3Store(ObjectStore):
         if headers.get("x-amz-meta-" + _WRITE_ONCE_META) == "1":
             recorded = headers.get("x-amz-meta-" + _SHA256_META)
             if recorded and recorded != sha256_hex(data):
-                raise ObjectCorruptError(
-                    detail=f"{key!r} in {self.describe()} does not match its recorded sha256"
-                )
+                raise ObjectCorruptError(detail=f"{key!r} in {self.describe()} does not match its recorded sha256")
         return bytes(data)
 
     def stat(self, key: str) -> ObjectInfo | None:
@@ -678,6 +709,99 @@ class S3Store(ObjectStore):
         return sorted(self._call("list", prefix, names))
 
 
+@dataclass(frozen=True)
+class S3Object:
+    """One object of a listing: its full key and size. Keys ending in "/" are folder markers."""
+
+    key: str
+    size: int
+
+
+class S3Reader:
+    """Read-only access to one bucket of an S3 server, e.g. a batch of scans to import (``s3://bucket/prefix``).
+
+    Same client set-up and same error translation as :class:`S3Store`; it never creates the bucket and
+    never writes. A missing bucket is :class:`ObjectNotFoundError`.
+    """
+
+    def __init__(self, access: S3Access, bucket: str) -> None:
+        try:
+            check_bucket_name(bucket)
+        except ValueError as e:
+            raise InvalidKeyError(detail=f"invalid bucket name {bucket!r}: {e}") from e
+        self.access = access
+        self.bucket = bucket
+        self._http = _http_pool(access)
+        self._client = _minio_client(access, self._http)
+
+    def describe(self) -> str:
+        return f"S3 bucket {self.bucket!r} at {self.access.url()}"
+
+    def __repr__(self) -> str:
+        return f"<S3Reader {self.describe()}>"
+
+    def list_objects(self, prefix: str = "", *, limit: int | None = None) -> list[S3Object]:
+        """Every object whose key starts with ``prefix`` (recursively), with its size, sorted by key.
+
+        With ``limit``, listing stops after ``limit + 1`` objects, so a caller can refuse a prefix
+        holding too many without paging through all of it.
+        """
+        _validate_prefix(prefix)
+
+        def names() -> list[S3Object]:
+            out: list[S3Object] = []
+            for o in self._client.list_objects(self.bucket, prefix=prefix or None, recursive=True):
+                if o.object_name is None:
+                    continue
+                out.append(S3Object(key=o.object_name, size=int(o.size or 0)))
+                if limit is not None and len(out) > limit:
+                    break
+            return out
+
+        return sorted(_s3_call(f"list {prefix!r} in {self.describe()}", names), key=lambda o: o.key)
+
+    def get(self, key: str, *, max_bytes: int) -> bytes:
+        """The object's bytes, but never more than ``max_bytes + 1`` of them (asked with a Range header
+        and read with a cap): a result longer than ``max_bytes`` means the object is larger than that."""
+        validate_key(key)
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        where = f"get {key!r} in {self.describe()}"
+
+        def fetch() -> bytes:
+            response = self._client.get_object(self.bucket, key, offset=0, length=max_bytes + 1)
+            try:
+                out = bytearray()
+                while len(out) <= max_bytes:
+                    chunk = response.read(min(1 << 20, max_bytes + 1 - len(out)))
+                    if not chunk:
+                        break
+                    out += chunk
+                return bytes(out)
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            return _s3_call(where, fetch)
+        except StorageError as e:
+            # An empty object has no byte 0: some servers answer a range request for it with 416.
+            if isinstance(e.__cause__, S3Error) and e.__cause__.code == "InvalidRange":
+                st = _s3_call(where, lambda: self._client.stat_object(self.bucket, key))
+                if not st.size:
+                    return b""
+            raise
+
+    def close(self) -> None:
+        self._http.clear()
+
+    def __enter__(self) -> S3Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 # S3 metadata travels as HTTP headers: ASCII only. Vietnamese values (office names…) are
 # percent-encoded on the way in and decoded on the way out; '%' itself is always encoded.
 _META_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
@@ -697,6 +821,9 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "RetentionMode",
+    "S3Access",
+    "S3Object",
+    "S3Reader",
     "S3Store",
     "sha256_hex",
     "validate_key",

@@ -99,6 +99,47 @@ class IntakeRecord:
     ecopy_id: str | None = None
     created_at: dt.datetime = field(default_factory=utcnow)
     updated_at: dt.datetime = field(default_factory=utcnow)
+    batch_id: str | None = None  # archive batch this document belongs to; None for counter intakes
+    source_ref: str | None = None  # the document's file or folder inside the batch source
+    page_count: int | None = None
+    min_confidence: float | None = None  # lowest of the document type's and the fields' confidences
+    needs_review: bool | None = None  # some confidence below the review threshold
+    finished_at: dt.datetime | None = None  # when it reached issued / review / failed
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchRecord:
+    """One archive digitization batch: a folder, ZIP or S3 prefix of documents."""
+
+    id: str
+    kind: str  # file | dir | zip | s3
+    location: str
+    fingerprint: str
+    office: str
+    doc_type_hint: str | None
+    total: int
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    counts: dict[str, int]  # status -> number of documents
+    pages_finished: int
+    first_finished_at: dt.datetime | None
+    last_finished_at: dt.datetime | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> int:
+        return sum(n for status, n in self.counts.items() if status in FINISHED_STATUSES)
+
+
+# Statuses after which no worker will touch an intake again by itself.
+FINISHED_STATUSES = frozenset({"issued", "failed", "review"})
 
 
 # ---- schema (the migrations create it; these objects are for queries) ----------------------
@@ -165,7 +206,28 @@ intakes = sa.Table(
     sa.Column("ecopy_id", sa.String(64), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("batch_id", sa.String(64), nullable=True),
+    sa.Column("source_ref", sa.Text, nullable=True),
+    sa.Column("page_count", sa.Integer, nullable=True),
+    sa.Column("min_confidence", sa.Float, nullable=True),
+    sa.Column("needs_review", sa.Boolean, nullable=True),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
     sa.Index("ix_intakes_status_created_at", "status", "created_at"),
+    sa.Index("ix_intakes_batch_id_status", "batch_id", "status"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("location", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("office", sa.String(255), nullable=False),
+    sa.Column("doc_type_hint", sa.String(64), nullable=True),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 certificate_sequences = sa.Table(
@@ -189,6 +251,9 @@ _INTAKE_UPDATABLE = frozenset(
         "error_code",
         "error_message",
         "ecopy_id",
+        "page_count",
+        "min_confidence",
+        "needs_review",
     }
 )
 
@@ -359,8 +424,7 @@ class Registry:
         if same_id is not None and same_id.sha256 == rec.sha256 and same_id.intake_id == rec.intake_id:
             return same_id
         raise DuplicateError(
-            detail=f"e-copy {rec.ecopy_id} (sha256 {rec.sha256}) conflicts with a registered one: "
-            f"{error.detail}"
+            detail=f"e-copy {rec.ecopy_id} (sha256 {rec.sha256}) conflicts with a registered one: {error.detail}"
         ) from error
 
     def _select_ecopy(self, conn: Connection, where: sa.ColumnElement[bool]) -> EcopyRecord | None:
@@ -377,14 +441,10 @@ class Registry:
         return self._tx("get e-copy", lambda c: self._select_ecopy(c, ecopies.c.ecopy_id == ecopy_id))
 
     def find_by_sha256(self, sha256: str) -> EcopyRecord | None:
-        return self._tx(
-            "find e-copy by sha256", lambda c: self._select_ecopy(c, ecopies.c.sha256 == sha256.lower())
-        )
+        return self._tx("find e-copy by sha256", lambda c: self._select_ecopy(c, ecopies.c.sha256 == sha256.lower()))
 
     def find_by_intake(self, intake_id: str) -> EcopyRecord | None:
-        return self._tx(
-            "find e-copy by intake", lambda c: self._select_ecopy(c, ecopies.c.intake_id == intake_id)
-        )
+        return self._tx("find e-copy by intake", lambda c: self._select_ecopy(c, ecopies.c.intake_id == intake_id))
 
     def count_ecopies(self, *, status: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(ecopies)
@@ -416,8 +476,7 @@ class Registry:
                 return current  # same revocation again: keep the first reason and time
             if current.status == "superseded":
                 raise InvalidStateError(
-                    f"Bản sao {ecopy_id} đã được thay thế bởi bản {current.superseded_by}; "
-                    "không thể thay đổi nữa.",
+                    f"Bản sao {ecopy_id} đã được thay thế bởi bản {current.superseded_by}; không thể thay đổi nữa.",
                     detail=f"e-copy {ecopy_id} is already superseded by {current.superseded_by}",
                 )
             if current.status == "revoked" and target == "revoked":
@@ -437,9 +496,7 @@ class Registry:
             return updated
 
         rec = self._tx("revoke e-copy", change)
-        log.info(
-            "e-copy %s is now %s (superseded_by=%s): %s", ecopy_id, rec.status, rec.superseded_by, reason
-        )
+        log.info("e-copy %s is now %s (superseded_by=%s): %s", ecopy_id, rec.status, rec.superseded_by, reason)
         return rec
 
     def next_certificate_number(self, office: str, year: int) -> int:
@@ -475,6 +532,8 @@ class Registry:
         doc_type_hint: str | None = None,
         *,
         status: str = "received",
+        batch_id: str | None = None,
+        source_ref: str | None = None,
     ) -> IntakeRecord:
         """Record a new intake. Creating the same intake (same files) again returns the stored one."""
         if len(file_keys) != len(file_names):
@@ -495,6 +554,8 @@ class Registry:
             "ecopy_id": None,
             "created_at": now,
             "updated_at": now,
+            "batch_id": batch_id,
+            "source_ref": source_ref,
         }
         try:
             self._tx("create intake", lambda c: c.execute(intakes.insert().values(**row)))
@@ -528,6 +589,8 @@ class Registry:
             raise TypeError(f"update_intake() got unknown fields: {', '.join(sorted(unknown))}")
         values = {k: copy.deepcopy(v) for k, v in changes.items()}
         values["updated_at"] = utcnow()
+        if "status" in changes:
+            values["finished_at"] = values["updated_at"] if changes["status"] in FINISHED_STATUSES else None
 
         def update(conn: Connection) -> None:
             result = conn.execute(intakes.update().where(intakes.c.id == id).values(**values))
@@ -568,6 +631,72 @@ class Registry:
             query = query.where(intakes.c.office == office)
         rows = self._tx("list intakes", lambda c: c.execute(query).mappings().all())
         return [_intake_from_row(r) for r in rows]
+
+    # ---- batches ------------------------------------------------------------------------------
+    def create_batch(self, rec: BatchRecord) -> BatchRecord:
+        """Record a batch; the same batch ID again returns the stored one (a re-run)."""
+        row = {
+            "id": rec.id,
+            "kind": rec.kind,
+            "location": rec.location,
+            "fingerprint": rec.fingerprint,
+            "office": rec.office,
+            "doc_type_hint": rec.doc_type_hint,
+            "total": rec.total,
+            "created_at": _aware_utc(rec.created_at, "created_at"),
+            "updated_at": _aware_utc(rec.updated_at, "updated_at"),
+        }
+        try:
+            self._tx("create batch", lambda c: c.execute(batches.insert().values(**row)))
+        except RegistryError as e:
+            if not isinstance(e.__cause__, sa_exc.IntegrityError):
+                raise
+        else:
+            log.info("created batch %s (%s %s, %d documents)", rec.id, rec.kind, rec.location, rec.total)
+        stored = self.get_batch(rec.id)
+        if stored is None:
+            raise NotFoundError(detail=f"batch {rec.id} not in {self.describe()}")
+        return stored
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        def select(conn: Connection) -> BatchRecord | None:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).mappings().first()
+            return _batch_from_row(row) if row is not None else None
+
+        return self._tx("get batch", select)
+
+    def batch_intakes(self, batch_id: str) -> list[IntakeRecord]:
+        """Every document of a batch in source order, without its OCR text (reconciliation, reports)."""
+        columns = [c for c in intakes.c if c.name != "text"]
+        query = sa.select(*columns).where(intakes.c.batch_id == batch_id).order_by(intakes.c.source_ref)
+        rows = self._tx("list batch intakes", lambda c: c.execute(query).mappings().all())
+        return [_intake_from_row(r) for r in rows]
+
+    def batch_progress(self, batch_id: str) -> BatchProgress:
+        """Counts by status, pages finished and the first/last finish time: one cheap query."""
+        ic = intakes.c
+        query = (
+            sa.select(
+                ic.status,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(ic.page_count), 0),
+                sa.func.min(ic.finished_at),
+                sa.func.max(ic.finished_at),
+            )
+            .where(ic.batch_id == batch_id)
+            .group_by(ic.status)
+        )
+        rows = self._tx("batch progress", lambda c: c.execute(query).all())
+        counts = {str(r[0]): int(r[1]) for r in rows}
+        done = [r for r in rows if r[0] in FINISHED_STATUSES]
+        firsts = [r[3] for r in done if r[3] is not None]
+        lasts = [r[4] for r in done if r[4] is not None]
+        return BatchProgress(
+            counts=counts,
+            pages_finished=sum(int(r[2]) for r in done),
+            first_finished_at=_as_utc(min(firsts)) if firsts else None,
+            last_finished_at=_as_utc(max(lasts)) if lasts else None,
+        )
 
 
 # ---- row <-> record ----------------------------------------------------------------------------
@@ -621,10 +750,37 @@ def _intake_from_row(row: RowMapping) -> IntakeRecord:
         file_keys=list(row["file_keys"] or []),
         file_names=list(row["file_names"] or []),
         fields=dict(row["fields"] or {}),
-        text=list(row["text"] or []),
+        text=list(row.get("text") or []),
         error_code=row["error_code"],
         error_message=row["error_message"],
         ecopy_id=row["ecopy_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        batch_id=row["batch_id"],
+        source_ref=row["source_ref"],
+        page_count=row["page_count"],
+        min_confidence=row["min_confidence"],
+        needs_review=row["needs_review"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """Aggregates bypass the column type: SQLite returns text, PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _batch_from_row(row: RowMapping) -> BatchRecord:
+    return BatchRecord(
+        id=row["id"],
+        kind=row["kind"],
+        location=row["location"],
+        fingerprint=row["fingerprint"],
+        office=row["office"],
+        doc_type_hint=row["doc_type_hint"],
+        total=int(row["total"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -632,6 +788,9 @@ def _intake_from_row(row: RowMapping) -> IntakeRecord:
 
 __all__ = [
     "ECOPY_STATUSES",
+    "FINISHED_STATUSES",
+    "BatchProgress",
+    "BatchRecord",
     "EcopyRecord",
     "EcopyStatus",
     "IntakeRecord",

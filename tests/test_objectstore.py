@@ -31,9 +31,7 @@ PDF = b"%PDF-1.7\n" + os.urandom(2048) + b"\n%%EOF\n"
 
 
 def _minio(s3: S3Service) -> Minio:
-    return Minio(
-        s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False, region=s3.region
-    )
+    return Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False, region=s3.region)
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -234,12 +232,8 @@ def test_filesystem_unwritable_root_is_unavailable(tmp_path: Path) -> None:
 
 
 # ---- S3 specifics ------------------------------------------------------------------------------
-def test_s3_bucket_is_created_with_object_lock_and_retention_is_set(
-    s3_server: S3Service, s3_bucket: str
-) -> None:
-    store = S3Store(
-        s3_server.endpoint, s3_server.access_key, s3_server.secret_key, s3_bucket, retention_days=3
-    )
+def test_s3_bucket_is_created_with_object_lock_and_retention_is_set(s3_server: S3Service, s3_bucket: str) -> None:
+    store = S3Store(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, s3_bucket, retention_days=3)
     info = store.put("ecopies/E5.pdf", PDF, content_type="application/pdf", immutable=True)
 
     client = _minio(s3_server)
@@ -286,9 +280,7 @@ def test_s3_existing_bucket_without_object_lock_is_refused_when_retention_is_ask
     s3_server: S3Service, s3_bucket: str
 ) -> None:
     _minio(s3_server).make_bucket(s3_bucket)  # plain bucket, made by someone else
-    store = S3Store(
-        s3_server.endpoint, s3_server.access_key, s3_server.secret_key, s3_bucket, retention_days=1
-    )
+    store = S3Store(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, s3_bucket, retention_days=1)
     with pytest.raises(StorageError) as err:
         store.put("ecopies/E8.pdf", PDF, immutable=True)
     assert "object lock" in str(err.value.detail)

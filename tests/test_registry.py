@@ -207,9 +207,7 @@ def test_intake_lifecycle(registry: Registry) -> None:
     assert updated.text == ["GIẤY KHAI SINH", "Họ tên"]
     assert updated.created_at == created.created_at and updated.updated_at >= created.updated_at
 
-    failed = registry.update_intake(
-        "in-1", status="failed", error_code="ocr.failed", error_message="Không đọc được"
-    )
+    failed = registry.update_intake("in-1", status="failed", error_code="ocr.failed", error_message="Không đọc được")
     assert (failed.error_code, failed.error_message, failed.fields) == (
         "ocr.failed",
         "Không đọc được",
@@ -242,9 +240,7 @@ def test_migrate_twice_is_a_no_op(registry: Registry, registry_url: str) -> None
     engine = sa.create_engine(registry.url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
-                "0001"
-            ]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
         tables = set(sa.inspect(engine).get_table_names())
         assert {"ecopies", "intakes", "certificate_sequences", "alembic_version"} <= tables
     finally:

@@ -25,6 +25,7 @@ from workers.context import Services
 
 log = logging.getLogger(__name__)
 
+
 def ecopy_object_key(ecopy_id: str) -> str:
     return f"ecopies/{ecopy_id}.pdf"
 

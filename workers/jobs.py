@@ -13,15 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
 
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError
-from pipeline.models import SourceFile
+from pipeline.models import REVIEW_THRESHOLD, SourceFile
 from pipeline.read import read_document
 from storage.errors import StorageError
 from storage.registry import IntakeRecord
 from workers import context, serialize
 from workers.issuing import IssueRequest, issue_ecopy
+from workers.queues import LOST_CODE, LOST_MESSAGE, LOST_RETRY_MESSAGE, enqueue_issue_intake
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ def process_intake(intake_id: str) -> str:
     """Read the scans of an intake: pages, OCR, type and fields; leave it ready for review."""
     svc = context.current()
     intake = _load_intake(svc, intake_id)
-    if intake.status in ("ready", "signing", "issued"):
+    if intake.status in ("ready", "review", "signing", "issued"):
         return intake.status
     svc.registry.update_intake(intake_id, status="processing", error_code=None, error_message=None)
     files = [
@@ -92,15 +95,68 @@ def process_intake(intake_id: str) -> str:
     svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
     svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
     fields = result.fields.to_dict()
+    confidences = [result.classification.confidence] + [float(f["confidence"]) for f in fields.values()]
+    min_confidence = min(confidences)
+    # Archive policy: a batch document whose type and fields all pass the threshold is issued
+    # without a person; any doubt, and it waits for review. Counter intakes always wait for the clerk.
+    needs_review = not fields or min_confidence < REVIEW_THRESHOLD
+    auto_issue = intake.batch_id is not None and not needs_review
+    status = "ready" if intake.batch_id is None or auto_issue else "review"
     svc.registry.update_intake(
         intake_id,
-        status="ready",
+        status=status,
         doc_type=result.classification.doc_type,
         fields=fields,
         text=[p.text for p in result.ocr.pages],
+        page_count=len(result.pages),
+        min_confidence=min_confidence,
+        needs_review=needs_review,
     )
-    log.info("intake %s read: %s, %d pages", intake_id, result.classification.doc_type, len(result.pages))
-    return "ready"
+    log.info(
+        "intake %s read: %s, %d pages, lowest confidence %.2f → %s",
+        intake_id,
+        result.classification.doc_type,
+        len(result.pages),
+        min_confidence,
+        "issue" if auto_issue else status,
+    )
+    if auto_issue:
+        job = get_current_job()
+        if job is not None:  # run by RQ: hand it to a signer (reconcile does it if we die right here)
+            enqueue_issue_intake(job.connection, intake_id)
+    return status
+
+
+def record_lost(job: Job, reason: str) -> None:
+    """A worker or work-horse died under this job (SIGKILL, out of memory, machine lost).
+
+    Called by RQ in the worker that notices, never in the dead horse: the document shows
+    "retrying" while RQ's Retry still has attempts, then "failed" with ``worker.lost``.
+    """
+    intake_id = job.args[0] if job.args else None
+    if not isinstance(intake_id, str):
+        return
+    retrying = (job.retries_left or 0) > 0
+    log.warning("intake %s: job %s lost (%s); %s", intake_id, job.id, reason, "retrying" if retrying else "giving up")
+    try:
+        context.current().registry.update_intake(
+            intake_id,
+            status="retrying" if retrying else "failed",
+            error_code=LOST_CODE,
+            error_message=LOST_RETRY_MESSAGE if retrying else LOST_MESSAGE,
+        )
+    except Exception:  # the registry itself may be what is down; reconcile repairs it later
+        log.exception("intake %s: could not record the lost job", intake_id)
+
+
+def on_job_failure(job: Job, connection: object, exc_type: type, value: BaseException, tb: object) -> None:
+    """RQ failure callback. Ordinary errors were recorded by ``_job``; this catches abandonment."""
+    if isinstance(value, AbandonedJobError):
+        record_lost(job, "abandoned: worker and work-horse gone")
+
+
+def on_work_horse_killed(job: Job, retpid: int, ret_val: int, rusage: object) -> None:
+    record_lost(job, f"work-horse {retpid} ended with status {ret_val}")
 
 
 @_job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -14,7 +14,15 @@ ALL_QUEUES = (INTAKE_QUEUE, BATCH_QUEUE, SIGN_QUEUE)
 
 JOB_TIMEOUT = 600
 RETRY = Retry(max=3, interval=[5, 30, 120])
-_PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# A job whose worker died under it (SIGKILL, out of memory, machine lost), as the document shows it.
+LOST_CODE = "worker.lost"
+LOST_RETRY_MESSAGE = "Máy xử lý bị dừng đột ngột khi đang xử lý hồ sơ này. Hệ thống sẽ tự thử lại."
+LOST_MESSAGE = (
+    "Máy xử lý bị dừng đột ngột khi đang xử lý hồ sơ này nhiều lần. Hãy chạy lại lô hoặc gửi lại hồ sơ; "
+    "nếu vẫn lỗi, báo quản trị viên."
+)
+
+PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def connect(redis_url: str) -> Redis:
@@ -25,12 +33,18 @@ def _enqueue_once(conn: Redis, queue: str, func: str, intake_id: str, job_id: st
     """RQ does not de-duplicate job IDs: a job already waiting or running is not enqueued again."""
     try:
         job = Job.fetch(job_id, connection=conn)
-        if job.get_status(refresh=False) in _PENDING:
+        if job.get_status(refresh=False) in PENDING:
             return job
     except NoSuchJobError:
         pass
     return Queue(queue, connection=conn).enqueue(
-        func, intake_id, job_id=job_id, retry=RETRY, job_timeout=JOB_TIMEOUT, description=description
+        func,
+        intake_id,
+        job_id=job_id,
+        retry=RETRY,
+        job_timeout=JOB_TIMEOUT,
+        description=description,
+        on_failure=Callback("workers.jobs.on_job_failure"),
     )
 
 

@@ -1,0 +1,247 @@
+"""``ecopy batch``: submit an archive batch, watch it with a live progress bar, write its report.
+
+The progress monitor is only a window on the registry: killing it loses nothing, and
+``ecopy batch status ID`` (or running the same batch again) re-attaches. While it watches it
+also reconciles, so documents whose jobs were lost (Redis restarted, a worker killed) are put
+back on the queue without anyone having to notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+
+from ecopy import wiring
+from ecopy.settings import Settings
+from pipeline.models import DOC_TYPE_LABELS_VI
+from storage.errors import StorageError, StorageUnavailableError
+from storage.registry import BatchProgress, Registry
+from workers import batch as batches
+from workers.queues import BATCH_QUEUE, SIGN_QUEUE, connect
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+RECONCILE_SECONDS = 10.0
+
+STATUS_LABELS_VI = {
+    "issued": "đã cấp",
+    "review": "chờ duyệt",
+    "failed": "lỗi",
+}
+
+
+class BatchNotFoundError(StorageError):
+    code = "batch.not_found"
+    http_status = 404
+    default_message = "Không tìm thấy lô này. Kiểm tra lại mã lô (dạng LO-XXXX-XXXX-XXXX)."
+
+
+@dataclass
+class Rate:
+    """Pages per minute over what this monitor has seen finish."""
+
+    started: float = field(default_factory=time.monotonic)
+    pages_at_start: int | None = None
+
+    def per_minute(self, pages_now: int) -> float | None:
+        if self.pages_at_start is None:
+            self.pages_at_start = pages_now
+            return None
+        elapsed = time.monotonic() - self.started
+        done = pages_now - self.pages_at_start
+        return done / elapsed * 60 if elapsed > 5 and done > 0 else None
+
+
+def render_line(p: BatchProgress, rate: float | None, width: int = 30) -> str:
+    total = max(p.total, 1)
+    filled = int(width * p.finished / total)
+    bar = "█" * filled + "·" * (width - filled)
+    parts = [f"{STATUS_LABELS_VI[s]} {p.counts[s]}" for s in ("issued", "review", "failed") if p.counts.get(s)]
+    line = f"[{bar}] {p.finished}/{p.total} xong"
+    if parts:
+        line += " (" + ", ".join(parts) + ")"
+    if rate:
+        line += f" | {rate:.1f} trang/phút"
+        remaining = p.total - p.finished
+        per_doc = p.pages_finished / p.finished if p.finished else 1.0
+        if remaining:
+            eta = dt.timedelta(seconds=int(remaining * per_doc / rate * 60))
+            line += f" | còn khoảng {_human(eta)}"
+    return line
+
+
+def _human(td: dt.timedelta) -> str:
+    s = int(td.total_seconds())
+    if s < 60:
+        return f"{s} giây"
+    if s < 3600:
+        return f"{s // 60} phút"
+    return f"{s // 3600} giờ {s % 3600 // 60} phút"
+
+
+def _workers_listening(redis: Redis) -> set[str]:
+    queues: set[str] = set()
+    for w in Worker.all(connection=redis):
+        queues.update(w.queue_names())
+    return queues
+
+
+def monitor(
+    registry: Registry,
+    redis: Redis,
+    batch_id: str,
+    *,
+    out: TextIO = sys.stderr,
+    poll: float = POLL_SECONDS,
+    reconcile_every: float = RECONCILE_SECONDS,
+    timeout: float | None = None,
+) -> BatchProgress:
+    """Show progress until every document is finished (issued, waiting for review, failed)."""
+    tty = out.isatty()
+    rate = Rate()
+    last_reconcile = time.monotonic()
+    last_printed = ""
+    last_print_time = 0.0
+    warned_no_worker = warned_redis = False
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        p = registry.batch_progress(batch_id)
+        line = render_line(p, rate.per_minute(p.pages_finished))
+        if tty:
+            out.write("\r" + line.ljust(len(last_printed)))
+            out.flush()
+        elif (line != last_printed and time.monotonic() - last_print_time >= 10) or p.finished == p.total:
+            out.write(line + "\n")
+            out.flush()
+            last_print_time = time.monotonic()
+        last_printed = line
+        if p.finished >= p.total:
+            if tty:
+                out.write("\n")
+            return p
+        if deadline is not None and time.monotonic() > deadline:
+            if tty:
+                out.write("\n")
+            return p
+        if time.monotonic() - last_reconcile >= reconcile_every:
+            last_reconcile = time.monotonic()
+            try:
+                batches.reconcile(registry, redis, batch_id)
+                listening = _workers_listening(redis)
+                warned_redis = False
+                if not warned_no_worker and not {BATCH_QUEUE, SIGN_QUEUE} <= listening:
+                    warned_no_worker = True
+                    out.write(
+                        "\nChú ý: chưa có máy xử lý (worker) nào nhận hàng đợi "
+                        f"{', '.join(sorted({BATCH_QUEUE, SIGN_QUEUE} - listening))}. "
+                        "Hãy chạy «ecopy worker» (hoặc «make run») để lô được xử lý.\n"
+                    )
+            except RedisError as e:
+                if not warned_redis:
+                    warned_redis = True
+                    out.write(f"\nMất kết nối tới hàng đợi (Redis): {e}. Đang thử lại; lô không mất gì.\n")
+            except StorageUnavailableError as e:
+                out.write(f"\nSổ đăng ký tạm thời không truy cập được: {e.detail}. Đang thử lại.\n")
+        time.sleep(poll)
+
+
+def print_summary(registry: Registry, batch_id: str, report_dir: Path, out: TextIO = sys.stdout) -> int:
+    batch = registry.get_batch(batch_id)
+    if batch is None:
+        raise BatchNotFoundError(detail=batch_id)
+    rows = batches.report_rows(registry, batch_id)
+    csv_path, json_path = batches.write_report(batch, rows, report_dir)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    out.write(f"Lô {batch_id}: {len(rows)} hồ sơ từ {batch.location}\n")
+    for status in ("issued", "review", "failed"):
+        if counts.get(status):
+            out.write(f"  {STATUS_LABELS_VI[status]:<10}: {counts[status]}\n")
+    others = {k: v for k, v in counts.items() if k not in STATUS_LABELS_VI}
+    if others:
+        out.write(f"  đang xử lý: {sum(others.values())} ({', '.join(f'{k} {v}' for k, v in others.items())})\n")
+    failed = [r for r in rows if r.status == "failed"]
+    for r in failed[:20]:
+        out.write(f"  ✗ {r.source_ref}: [{r.error_code}] {r.error_message}\n")
+    if len(failed) > 20:
+        out.write(f"  … và {len(failed) - 20} hồ sơ lỗi khác (xem báo cáo)\n")
+    review = [r for r in rows if r.status == "review"]
+    for r in review[:10]:
+        label = DOC_TYPE_LABELS_VI.get(r.doc_type, r.doc_type)
+        out.write(f"  ? {r.source_ref}: {label}, độ tin cậy thấp nhất {r.min_confidence} — cần người duyệt\n")
+    out.write(f"Báo cáo: {csv_path}\n         {json_path}\n")
+    return 1 if failed else 0
+
+
+def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, report_dir: Path, wait: bool) -> int:
+    from workers.batch_source import open_source
+
+    registry = wiring.build_registry(s)
+    store = wiring.build_store(s)
+    redis = connect(s.redis_url)
+    office = office or s.office
+    with open_source(spec, limits=wiring.archive_limits(s), s3=wiring.s3_access(s)) as source:
+        print(f"Lô từ {source.location}: {len(source.documents)} hồ sơ. Đang ghi nhận…", file=sys.stderr)
+
+        def shown(n: int, total: int, ref: str) -> None:
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\r  ghi nhận {n}/{total}: {ref[:60]:<60}")
+                sys.stderr.flush()
+
+        result = batches.submit_batch(
+            source,
+            registry=registry,
+            store=store,
+            redis=redis,
+            office=office,
+            doc_type=doc_type,
+            limits=wiring.read_options(s).limits,
+            on_document=shown,
+        )
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    b = result.batch
+    print(
+        f"Lô {b.id}: {result.created} hồ sơ mới, {result.already_known} đã có từ lần chạy trước, "
+        f"{result.refused} bị từ chối; {result.reconciled.enqueued_process + result.reconciled.enqueued_issue} "
+        "việc được đưa vào hàng đợi.",
+        file=sys.stderr,
+    )
+    if not wait:
+        print(f"Theo dõi: ecopy batch status {b.id}", file=sys.stderr)
+        return 0
+    return watch(s, b.id, report_dir=report_dir, registry=registry, redis=redis)
+
+
+def watch(
+    s: Settings,
+    batch_id: str,
+    *,
+    report_dir: Path,
+    registry: Registry | None = None,
+    redis: Redis | None = None,
+) -> int:
+    registry = registry or wiring.build_registry(s)
+    redis = redis or connect(s.redis_url)
+    if registry.get_batch(batch_id) is None:
+        raise BatchNotFoundError(detail=batch_id)
+    try:
+        monitor(registry, redis, batch_id)
+    except KeyboardInterrupt:
+        print(
+            f"\nĐã dừng theo dõi. Lô vẫn chạy trên các máy xử lý; xem lại: ecopy batch status {batch_id}",
+            file=sys.stderr,
+        )
+        return 130
+    return print_summary(registry, batch_id, report_dir)

@@ -1,0 +1,202 @@
+"""Archive batches in one process: submit, archive policy, reconciliation, report, re-runs.
+
+Real Redis and real RQ workers (forking work-horses); the registry on SQLite and PostgreSQL.
+The multi-process fault tests (workers, Redis and S3 killed) are in ``test_batch_faults.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue, Worker
+from rq.job import Job, JobStatus
+
+from ecopy import wiring
+from ecopy.settings import Settings
+from pipeline.load import LoadLimits
+from storage.registry import Registry
+from tests.corpus import corpus_doc
+from workers import batch, context
+from workers.batch_source import ArchiveLimits, open_source
+from workers.context import Services
+from workers.queues import BATCH_QUEUE, SIGN_QUEUE
+
+GOOD = "dev_0025"  # ID card, every confidence above the review threshold
+DOUBTFUL = "dev_0014"  # low-res ID card with fields below the threshold: waits for review
+
+
+@dataclass
+class Env:
+    services: Services
+    registry: Registry
+    conn: Redis
+    settings: Settings
+
+    def submit(self, spec: str | Path, doc_type: str | None = None) -> batch.SubmitResult:
+        with open_source(str(spec), limits=ArchiveLimits()) as src:
+            return batch.submit_batch(
+                src,
+                registry=self.registry,
+                store=self.services.store,
+                redis=self.conn,
+                office=self.settings.office,
+                doc_type=doc_type,
+                limits=LoadLimits(),
+            )
+
+    def drain(self) -> None:
+        """Real forking workers in priority order until every queue is empty."""
+        Worker(
+            [Queue(q, connection=self.conn) for q in ("intake", SIGN_QUEUE, BATCH_QUEUE)], connection=self.conn
+        ).work(burst=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[Env]:
+    overrides: dict = {"data_dir": tmp_path / "data", "redis_url": redis_url}
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("pg_url")
+    settings = Settings(**overrides)
+    services = wiring.build_services(settings, with_key=True)
+    context.configure(services)
+    conn = Redis.from_url(redis_url)
+    forget_jobs(conn)
+    yield Env(services, services.registry, conn, settings)
+    services.registry.close()
+    forget_jobs(conn)
+
+
+def forget_jobs(conn: Redis) -> None:
+    """What a Redis restarted without persistence would have lost: every queue and job."""
+    for key in conn.scan_iter("rq:*"):
+        conn.delete(key)
+
+
+def _copy(doc_id: str, dest: Path) -> Path:
+    (src,), _ = corpus_doc(doc_id)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
+
+
+@pytest.mark.slow
+def test_batch_issues_confident_documents_and_holds_doubtful_ones(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "kho"
+    _copy(GOOD, src / "a-the.png")
+    _copy(GOOD, src / "ho-so-b" / "trang-1.png")  # a folder is one document
+    _copy(DOUBTFUL, src / "c-mo.png")
+    (src / "d-rong.jpg").write_bytes(b"")
+
+    first = env.submit(src)
+    assert (first.created, first.already_known, first.refused) == (3, 0, 1)
+    assert first.reconciled.enqueued_process == 3
+    env.drain()
+
+    by_ref = {i.source_ref: i for i in env.registry.batch_intakes(first.batch.id)}
+    assert {k: v.status for k, v in by_ref.items()} == {
+        "a-the.png": "issued",
+        "ho-so-b": "issued",
+        "c-mo.png": "review",
+        "d-rong.jpg": "failed",
+    }
+    assert by_ref["d-rong.jpg"].error_code == "input.empty" and "rỗng" in (by_ref["d-rong.jpg"].error_message or "")
+    assert by_ref["c-mo.png"].needs_review is True and (by_ref["c-mo.png"].min_confidence or 1) < 0.80
+    assert by_ref["a-the.png"].needs_review is False and by_ref["a-the.png"].page_count == 1
+    assert env.registry.count_ecopies() == 2
+
+    rows = {r.source_ref: r for r in batch.report_rows(env.registry, first.batch.id)}
+    for ref in ("a-the.png", "ho-so-b"):
+        rec = env.registry.find_by_intake(by_ref[ref].id)
+        assert rec is not None and rows[ref].ecopy_id == rec.ecopy_id
+    assert rows["c-mo.png"].ecopy_id == "" and rows["c-mo.png"].needs_review is True
+    assert rows["d-rong.jpg"].error_code == "input.empty"
+    csv_path, json_path = batch.write_report(first.batch, rows.values(), tmp_path / "bc")
+    assert "a-the.png" in csv_path.read_text(encoding="utf-8-sig") and json_path.exists()
+
+    # The same batch again: same batch ID, nothing uploaded, enqueued or issued again.
+    again = env.submit(src)
+    assert again.batch.id == first.batch.id
+    assert (again.created, again.already_known, again.reconciled.changed) == (0, 4, 0)
+    env.drain()
+    assert env.registry.count_ecopies() == 2
+    # A different type hint is a different batch (its own documents and report).
+    assert env.submit(src, doc_type="cccd_front").batch.id != first.batch.id
+
+
+@pytest.mark.slow
+def test_reconcile_puts_back_jobs_lost_with_redis(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "kho"
+    for i in range(2):
+        _copy(GOOD, src / f"the-{i}.png")
+    result = env.submit(src)
+    forget_jobs(env.conn)  # Redis lost every queued job (restarted without persistence)
+    fixed = batch.reconcile(env.registry, env.conn, result.batch.id)
+    assert fixed.enqueued_process == 2
+    assert batch.reconcile(env.registry, env.conn, result.batch.id).changed == 0  # jobs are waiting now
+    env.drain()
+    assert {i.status for i in env.registry.batch_intakes(result.batch.id)} == {"issued"}
+
+    # A document read but whose signing job vanished is handed to a signer again, once.
+    intake = env.registry.batch_intakes(result.batch.id)[0]
+    assert batch.reconcile(env.registry, env.conn, result.batch.id).changed == 0
+    env.registry.update_intake(intake.id, status="ready")
+    forget_jobs(env.conn)
+    assert batch.reconcile(env.registry, env.conn, result.batch.id).enqueued_issue == 1
+    env.drain()
+    assert env.registry.get_intake(intake.id).status == "issued"  # type: ignore[union-attr]
+    assert env.registry.count_ecopies() == 2
+
+
+def test_a_job_rq_gave_up_on_marks_the_document_failed_then_a_rerun_retries_it(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "kho"
+    _copy(GOOD, src / "the.png")
+    result = env.submit(src)
+    (intake,) = env.registry.batch_intakes(result.batch.id)
+    # RQ gave up (e.g. abandoned by killed workers more times than Retry allows): the job is FAILED
+    # while the document never got past "processing".
+    env.registry.update_intake(intake.id, status="processing")
+    job = Job.fetch(f"process-{intake.id}", connection=env.conn)
+    Queue(BATCH_QUEUE, connection=env.conn).remove(job)
+    job.set_status(JobStatus.FAILED)
+    lost = batch.reconcile(env.registry, env.conn, result.batch.id)
+    assert lost.marked_lost == 1
+    failed = env.registry.get_intake(intake.id)
+    assert failed is not None and failed.status == "failed" and failed.error_code == "worker.lost"
+    assert "chạy lại lô" in (failed.error_message or "")
+
+    again = env.submit(src)  # a re-run retries what failed for a reason that may have gone away
+    assert again.reconciled.requeued_failed == 1 and again.reconciled.enqueued_process == 1
+    env.drain()
+    assert env.registry.get_intake(intake.id).status == "issued"  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_zip_batch_refuses_unsafe_entries_and_processes_the_rest(env: Env, tmp_path: Path) -> None:
+    (good,), _ = corpus_doc(GOOD)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("the-tot.png", good.read_bytes())
+        z.writestr("../../etc/evil.png", good.read_bytes())
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, "w") as iz:
+            iz.writestr("x.png", good.read_bytes())
+        z.writestr("long-nhau.zip", inner.getvalue())
+        z.writestr("bom.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 5_000_000, compress_type=zipfile.ZIP_DEFLATED)
+    archive = tmp_path / "lo.zip"
+    archive.write_bytes(buf.getvalue())
+
+    result = env.submit(archive)
+    env.drain()
+    by_ref = {i.source_ref: i for i in env.registry.batch_intakes(result.batch.id)}
+    assert by_ref["the-tot.png"].status == "issued"
+    refused = {ref: i.error_code for ref, i in by_ref.items() if ref != "the-tot.png"}
+    assert sorted(refused.values()) == ["input.nested_archive", "input.unsafe_path", "input.zip_bomb"], refused
+    assert all(i.error_message for ref, i in by_ref.items() if ref != "the-tot.png")
+    assert env.registry.count_ecopies() == 1

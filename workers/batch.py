@@ -1,0 +1,300 @@
+"""Archive batches: fan a folder / ZIP / S3 prefix out on the ``batch`` queue, crash-safely.
+
+Everything a batch needs to resume lives in the registry, not in Redis or in the CLI:
+
+* the batch ID comes from the source (its path, URL or the ZIP's bytes) plus office and type,
+  and each document's intake ID from the batch ID plus the document's place in the source, so
+  running the same batch again finds the same rows and uploads nothing twice;
+* ``reconcile`` looks at every unfinished document and makes sure a job for its next step is
+  waiting in Redis. It repairs what a crash left behind — a CLI killed before enqueueing, jobs
+  lost with a Redis restart, a job RQ gave up on — and it is cheap to run again and again (the
+  progress monitor runs it every few seconds);
+* issuing is idempotent per intake (``workers.issuing``), so a job that runs twice leaves one copy.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from pipeline.ecopy_id import ALPHABET
+from pipeline.errors import EcopyError, InputError
+from pipeline.load import LoadLimits, check_file
+from pipeline.models import SourceFile
+from storage import errors as storage_errors
+from storage.objectstore import ObjectStore
+from storage.registry import FINISHED_STATUSES, BatchRecord, IntakeRecord, Registry
+from workers import queues
+from workers.batch_source import BatchDocument, BatchSource
+from workers.intakes import store_originals
+
+log = logging.getLogger(__name__)
+
+
+def _retryable_codes() -> frozenset[str]:
+    """Codes of the errors that may go away by themselves (a server down, a time-out)."""
+    codes = {"internal", queues.LOST_CODE}
+    stack: list[type[EcopyError] | type[storage_errors.StorageError]] = [EcopyError, storage_errors.StorageError]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.retryable:
+            codes.add(cls.code)
+    return frozenset(codes)
+
+
+RETRYABLE_CODES = _retryable_codes()
+
+
+# ---- identities ---------------------------------------------------------------------------------
+def batch_id_for(source: BatchSource, office: str, doc_type: str | None) -> str:
+    """Same source, office and type → same batch: that is what makes a re-run a resume."""
+    digest = hashlib.sha256(f"{source.kind}\n{source.fingerprint}\n{office}\n{doc_type or ''}".encode()).digest()
+    value = int.from_bytes(digest[:8], "big")
+    code = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(12))
+    return f"LO-{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def intake_id_for(batch_id: str, ref: str) -> str:
+    return f"{batch_id}-{hashlib.sha256(ref.encode()).hexdigest()[:20]}"
+
+
+# ---- submit -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SubmitResult:
+    batch: BatchRecord
+    created: int  # documents new in the registry this run
+    already_known: int  # documents a previous run had already recorded
+    refused: int  # documents refused at intake (recorded as failed with their reason)
+    reconciled: ReconcileResult
+
+
+def submit_batch(
+    source: BatchSource,
+    *,
+    registry: Registry,
+    store: ObjectStore,
+    redis: Redis,
+    office: str,
+    doc_type: str | None,
+    limits: LoadLimits,
+    on_document: Callable[[int, int, str], None] | None = None,
+) -> SubmitResult:
+    """Record the batch and its documents (uploading only those not known yet), then enqueue.
+
+    A document that cannot be taken (unsafe ZIP entry, empty or wrong-type file…) is recorded as
+    failed with its code and message; the rest of the batch goes on.
+    """
+    batch = registry.create_batch(
+        BatchRecord(
+            id=batch_id_for(source, office, doc_type),
+            kind=source.kind,
+            location=source.location,
+            fingerprint=source.fingerprint,
+            office=office,
+            doc_type_hint=doc_type,
+            total=len(source.documents),
+        )
+    )
+    created = known = refused = 0
+    for n, doc in enumerate(source.documents, start=1):
+        if on_document is not None:
+            on_document(n, len(source.documents), doc.ref)
+        intake_id = intake_id_for(batch.id, doc.ref)
+        if registry.get_intake(intake_id) is not None:
+            known += 1
+            continue
+        try:
+            files = _read_document(doc, limits)
+        except InputError as e:
+            refused += 1
+            _record_refused(registry, batch, intake_id, doc, e)
+            continue
+        keys = store_originals(store, intake_id, files)
+        registry.create_intake(
+            intake_id,
+            office=office,
+            file_keys=keys,
+            file_names=[f.name for f in files],
+            doc_type_hint=doc_type,
+            status="queued",
+            batch_id=batch.id,
+            source_ref=doc.ref,
+        )
+        created += 1
+    reconciled = reconcile(registry, redis, batch.id, retry_failed=True)
+    return SubmitResult(batch, created, known, refused, reconciled)
+
+
+def _read_document(doc: BatchDocument, limits: LoadLimits) -> list[SourceFile]:
+    if doc.error is not None:
+        raise doc.error if isinstance(doc.error, InputError) else InputError(doc.error.message, detail=doc.error.detail)
+    if not doc.files:
+        raise InputError("Hồ sơ không có tệp nào. Hãy đặt các trang quét vào thư mục của hồ sơ.", detail=doc.ref)
+    files = []
+    for bf in doc.files:
+        f = SourceFile(name=bf.name, data=bf.read())
+        check_file(f, limits)
+        files.append(f)
+    return files
+
+
+def _record_refused(registry: Registry, batch: BatchRecord, intake_id: str, doc: BatchDocument, e: InputError) -> None:
+    log.warning("batch %s: %s refused: %s (%s)", batch.id, doc.ref, e.code, e.detail or e.message)
+    registry.create_intake(
+        intake_id,
+        office=batch.office,
+        file_keys=[],
+        file_names=[],
+        doc_type_hint=batch.doc_type_hint,
+        status="received",
+        batch_id=batch.id,
+        source_ref=doc.ref,
+    )
+    registry.update_intake(intake_id, status="failed", error_code=e.code, error_message=e.message)
+
+
+# ---- reconcile ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReconcileResult:
+    enqueued_process: int = 0
+    enqueued_issue: int = 0
+    marked_lost: int = 0
+    requeued_failed: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.enqueued_process + self.enqueued_issue + self.marked_lost + self.requeued_failed
+
+
+def _job_status(redis: Redis, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=redis).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
+
+
+def next_step(intake: IntakeRecord) -> str | None:
+    """ "process", "issue" or None (finished, or waiting for a person)."""
+    if intake.status in FINISHED_STATUSES:
+        return None
+    if intake.status in ("ready", "signing"):
+        return "issue" if intake.batch_id is not None and intake.needs_review is False else None
+    if intake.status == "retrying":
+        return "issue" if intake.doc_type and intake.needs_review is False else "process"
+    return "process"  # queued, received, processing
+
+
+def reconcile(registry: Registry, redis: Redis, batch_id: str, *, retry_failed: bool = False) -> ReconcileResult:
+    """Make sure every unfinished document of the batch has a job waiting for its next step.
+
+    A job RQ has given up on (failed, e.g. abandoned by a killed worker too many times) while the
+    document is still unfinished marks the document failed with ``worker.lost``. With
+    ``retry_failed`` (a re-run of the batch), documents that failed for a reason that may have
+    gone away (server down, time-out, lost worker) are queued again; input errors stay failed.
+    """
+    process = issue = lost = requeued = 0
+    for intake in registry.batch_intakes(batch_id):
+        if retry_failed and intake.status == "failed" and intake.error_code in RETRYABLE_CODES:
+            intake = registry.update_intake(intake.id, status="queued", error_code=None, error_message=None)
+            requeued += 1
+        step = next_step(intake)
+        if step is None:
+            continue
+        job_id = f"{step}-{intake.id}"
+        status = _job_status(redis, job_id)
+        if status in queues.PENDING:
+            continue
+        if status == JobStatus.FAILED and not retry_failed:
+            registry.update_intake(
+                intake.id, status="failed", error_code=queues.LOST_CODE, error_message=queues.LOST_MESSAGE
+            )
+            lost += 1
+            continue
+        if step == "process":
+            queues.enqueue_process_intake(redis, intake.id, queue=queues.BATCH_QUEUE)
+            process += 1
+        else:
+            queues.enqueue_issue_intake(redis, intake.id)
+            issue += 1
+    result = ReconcileResult(process, issue, lost, requeued)
+    if result.changed:
+        log.info("batch %s reconciled: %s", batch_id, result)
+    return result
+
+
+# ---- report -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportRow:
+    source_ref: str
+    intake_id: str
+    status: str
+    ecopy_id: str
+    doc_type: str
+    pages: int | None
+    min_confidence: float | None
+    needs_review: bool | None
+    error_code: str
+    error_message: str
+
+
+REPORT_COLUMNS = tuple(ReportRow.__dataclass_fields__)
+
+
+def report_rows(registry: Registry, batch_id: str) -> list[ReportRow]:
+    """One row per document, the e-copy ID taken from the registry of issued copies itself."""
+    rows = []
+    for intake in registry.batch_intakes(batch_id):
+        issued = registry.find_by_intake(intake.id) if intake.status in ("issued", "signing", "ready") else None
+        rows.append(
+            ReportRow(
+                source_ref=intake.source_ref or "",
+                intake_id=intake.id,
+                status="issued" if issued is not None else intake.status,
+                ecopy_id=issued.ecopy_id if issued is not None else "",
+                doc_type=intake.doc_type or "",
+                pages=intake.page_count,
+                min_confidence=None if intake.min_confidence is None else round(intake.min_confidence, 3),
+                needs_review=intake.needs_review,
+                error_code=intake.error_code or "",
+                error_message=intake.error_message or "",
+            )
+        )
+    return rows
+
+
+def write_report(batch: BatchRecord, rows: Iterable[ReportRow], out_dir: Path) -> tuple[Path, Path]:
+    """``<batch>.csv`` (UTF-8 with BOM, so a spreadsheet shows the diacritics) and ``<batch>.json``."""
+    rows = list(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out_dir / f"{batch.id}.csv", out_dir / f"{batch.id}.json"
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=REPORT_COLUMNS)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: "" if v is None else v for k, v in asdict(r).items()})
+    csv_path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    summary: dict[str, int] = {}
+    for r in rows:
+        summary[r.status] = summary.get(r.status, 0) + 1
+    doc = {
+        "batch_id": batch.id,
+        "source": batch.location,
+        "office": batch.office,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(),
+        "summary": summary,
+        "documents": [asdict(r) for r in rows],
+    }
+    json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    return csv_path, json_path
