@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ecopy.settings import Settings, load_settings
@@ -150,6 +150,36 @@ def cmd_batch(s: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_health(s: Settings, args: argparse.Namespace) -> int:
+    """For container health checks: registry, Redis and store reachable (and, with --worker, an
+    RQ worker of this host registered with a fresh heartbeat)."""
+    import socket
+
+    from rq import Worker
+
+    from ecopy import wiring
+    from workers.queues import connect
+
+    checks: dict[str, str] = {}
+
+    def probe(name: str, fn: Callable[[], object]) -> None:
+        try:
+            result = fn()
+            checks[name] = "ok" if result is not False else "missing"
+        except Exception as e:  # a health check reports, it does not raise
+            checks[name] = f"error: {type(e).__name__}: {e}"
+
+    redis = connect(s.redis_url)
+    probe("registry", lambda: wiring.build_registry(s).count_ecopies())
+    probe("redis", redis.ping)
+    probe("store", lambda: wiring.build_store(s).exists("healthz/probe") or True)  # answering is enough
+    if args.worker:
+        host = socket.gethostname()
+        probe("worker", lambda: any(w.hostname == host for w in Worker.all(connection=redis)))
+    print(json.dumps(checks))
+    return EXIT_OK if all(v == "ok" for v in checks.values()) else EXIT_ERROR
+
+
 def cmd_up(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import embedded
 
@@ -204,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--report-dir", default="batch-reports", help="where the CSV and JSON report go")
     sp.add_argument("--no-wait", action="store_true", help="submit and return; watch later with 'batch status'")
     sp.set_defaults(func=cmd_batch)
+
+    sp = sub.add_parser("health", help="exit 0 if registry, Redis and store answer (container health checks)")
+    sp.add_argument("--worker", action="store_true", help="also require a live RQ worker on this host")
+    sp.set_defaults(func=cmd_health)
 
     sp = sub.add_parser("up", help="embedded default: local Redis + one worker + web service")
     sp.set_defaults(func=cmd_up)

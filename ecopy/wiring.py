@@ -179,6 +179,13 @@ MAINTENANCE_INTERVAL = 20
 REDIS_RECONNECT_PAUSE = 2.0
 
 
+def _stop_was_requested(worker: object) -> bool:
+    """SIGTERM/SIGINT or RQ's "shutdown" command, idle (shutdown date set) or busy (stop flag)."""
+    return getattr(worker, "_shutdown_requested_date", None) is not None or bool(
+        getattr(worker, "_stop_requested", False)
+    )
+
+
 def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
     """An RQ worker. Only a worker that listens on the sign queue is given the signing key.
 
@@ -198,23 +205,24 @@ def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
     context.configure(services)
     log.info("worker on queues %s (signing key: %s)", ",".join(queues), "yes" if SIGN_QUEUE in queues else "no")
     while True:
-        worker = Worker(
-            queues,
-            connection=connect(s.redis_url),
-            worker_ttl=WORKER_TTL,
-            job_monitoring_interval=JOB_MONITORING_INTERVAL,
-            maintenance_interval=MAINTENANCE_INTERVAL,
-            work_horse_killed_handler=on_work_horse_killed,
-        )
+        worker = None
         try:
+            worker = Worker(  # registers with Redis already: inside the try
+                queues,
+                connection=connect(s.redis_url),
+                worker_ttl=WORKER_TTL,
+                job_monitoring_interval=JOB_MONITORING_INTERVAL,
+                maintenance_interval=MAINTENANCE_INTERVAL,
+                work_horse_killed_handler=on_work_horse_killed,
+            )
             worker.work(burst=burst, with_scheduler=True, logging_level=s.log_level.upper())
-        except RedisError as e:  # raised from RQ's own teardown while Redis is still away
+        except RedisError as e:  # Redis away at start-up or during RQ's own teardown
             if burst:
                 raise
-            log.warning("lost Redis (%s)", e)
+            log.warning("Redis unreachable (%s)", e)
         # RQ's loop also *returns* after an unexpected error (e.g. Redis gone in the middle of a
         # job). Only a requested stop (SIGTERM/SIGINT) or the end of a burst ends the process.
-        if burst or worker._stop_requested:
+        if burst or (worker is not None and _stop_was_requested(worker)):
             return 0
         log.warning("the worker stopped without being asked to; starting it again in %.0f s", REDIS_RECONNECT_PAUSE)
         time.sleep(REDIS_RECONNECT_PAUSE)

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 
 from ecopy import wiring
+from ecopy.batchrun import render_line
 from ecopy.settings import Settings
 from pipeline.load import LoadLimits
-from storage.registry import Registry
+from storage.registry import BatchProgress, Registry
 from tests.corpus import corpus_doc
+from tests.services import S3Service
 from workers import batch, context
 from workers.batch_source import ArchiveLimits, open_source
 from workers.context import Services
@@ -200,3 +203,55 @@ def test_zip_batch_refuses_unsafe_entries_and_processes_the_rest(env: Env, tmp_p
     assert sorted(refused.values()) == ["input.nested_archive", "input.unsafe_path", "input.zip_bomb"], refused
     assert all(i.error_message for ref, i in by_ref.items() if ref != "the-tot.png")
     assert env.registry.count_ecopies() == 1
+
+
+@pytest.mark.slow
+def test_batch_from_an_s3_prefix(env: Env, s3_server: S3Service, s3_bucket: str) -> None:
+    from minio import Minio
+
+    (good,), _ = corpus_doc(GOOD)
+    client = Minio(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, secure=False, region="us-east-1")
+    client.make_bucket(s3_bucket)
+    data = good.read_bytes()
+    client.put_object(s3_bucket, "phuong-7/2019/the.png", io.BytesIO(data), len(data))
+    client.put_object(s3_bucket, "phuong-7/2019/ho-so-2/trang-1.png", io.BytesIO(data), len(data))
+    client.put_object(s3_bucket, "phuong-7/2020/khac.png", io.BytesIO(data), len(data))  # another prefix
+    access = wiring.s3_access(
+        env.settings.model_copy(
+            update={
+                "s3_endpoint": s3_server.endpoint,
+                "s3_access_key": s3_server.access_key,
+                "s3_secret_key": SecretStr(s3_server.secret_key),
+            }
+        )
+    )
+    with open_source(f"s3://{s3_bucket}/phuong-7/2019/", s3=access) as src:
+        assert src.kind == "s3" and [d.ref for d in src.documents] == ["ho-so-2", "the.png"]
+        result = batch.submit_batch(
+            src,
+            registry=env.registry,
+            store=env.services.store,
+            redis=env.conn,
+            office="Lưu trữ phường 7",
+            doc_type=None,
+            limits=LoadLimits(),
+        )
+    env.drain()
+    intakes = env.registry.batch_intakes(result.batch.id)
+    assert [(i.source_ref, i.status, i.office) for i in intakes] == [
+        ("ho-so-2", "issued", "Lưu trữ phường 7"),
+        ("the.png", "issued", "Lưu trữ phường 7"),
+    ]
+
+
+def test_progress_line_says_what_is_done_in_vietnamese() -> None:
+    p = BatchProgress(
+        counts={"issued": 20, "review": 2, "failed": 1, "queued": 27},
+        pages_finished=23,
+        first_finished_at=None,
+        last_finished_at=None,
+    )
+    line = render_line(p, rate=30.0)
+    assert "23/50 xong" in line and "đã cấp 20" in line and "chờ duyệt 2" in line and "lỗi 1" in line
+    assert "30.0 trang/phút" in line and "còn khoảng 54 giây" in line  # 27 docs × 1 page ÷ 30 pages/min
+    assert "trang/phút" not in render_line(p, rate=None)

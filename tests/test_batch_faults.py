@@ -86,18 +86,21 @@ class Cluster:
         self.workers.append(proc)
         return proc
 
-    def stop_workers(self) -> None:
+    def stop_workers(self) -> list[int]:
+        """SIGTERM every worker (a warm shutdown); returns the PIDs that had to be SIGKILLed."""
         for proc in self.workers:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
+        stubborn = []
         for proc in self.workers:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                stubborn.append(proc.pid)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        # A work-horse calls setpgrp(): SIGKILL any left behind by a killed worker.
         self.workers.clear()
+        return stubborn
 
 
 @pytest.fixture(scope="module")
@@ -279,6 +282,10 @@ def run_with_fault(c: Cluster, tmp_path: Path, fault: Callable[[], None], good: 
         wait_for(lambda: c.registry.batch_progress(batch_id).finished >= 10, 300, "the first documents")
         fault()
         finish_and_check(c, src, batch_id, good, tmp_path)
+        # Every worker process rode the fault out (none died and left its queue unserved)...
+        assert [p.pid for p in c.workers if p.poll() is not None] == []
+        # ...and still stops when asked.
+        assert c.stop_workers() == []
     finally:
         c.stop_workers()
 
