@@ -240,9 +240,9 @@ def test_migrate_twice_is_a_no_op(registry: Registry, registry_url: str) -> None
     engine = sa.create_engine(registry.url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
         tables = set(sa.inspect(engine).get_table_names())
-        assert {"ecopies", "intakes", "certificate_sequences", "alembic_version"} <= tables
+        assert {"ecopies", "intakes", "certificate_sequences", "batches", "alembic_version"} <= tables
     finally:
         engine.dispose()
 
@@ -283,3 +283,38 @@ def test_reserve_ecopy_id_keeps_the_first_reservation(registry: Registry) -> Non
     assert registry.reserve_ecopy_id("in-res", "FIRST") == "FIRST"
     assert registry.reserve_ecopy_id("in-res", "SECOND") == "FIRST"
     assert registry.get_intake("in-res").ecopy_id == "FIRST"
+
+
+def test_upgrade_from_0001_keeps_existing_intakes_and_copies(registry_url: str) -> None:
+    """A registry created before archive batches existed upgrades in place (SQLite rebuilds the table)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.registry import MIGRATIONS_DIR
+
+    old = Registry(registry_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    engine = sa.create_engine(old.url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            now = dt.datetime.now(dt.UTC)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO intakes (id, status, office, file_keys, file_names, fields, text, created_at, "
+                    "updated_at) VALUES ('old-1', 'ready', 'UBND', '[]', '[]', '{}', '[]', :t, :t)"
+                ),
+                {"t": now},
+            )
+    finally:
+        engine.dispose()
+    old.add_ecopy(make_ecopy(1))
+    old.migrate()
+    intake = old.get_intake("old-1")
+    assert intake is not None and intake.status == "ready" and intake.batch_id is None and intake.needs_review is None
+    assert old.count_ecopies() == 1
+    old.update_intake("old-1", status="review", needs_review=True, min_confidence=0.5)
+    assert old.get_intake("old-1").finished_at is not None  # type: ignore[union-attr]
+    old.close()
