@@ -255,3 +255,36 @@ def test_progress_line_says_what_is_done_in_vietnamese() -> None:
     assert "23/50 xong" in line and "đã cấp 20" in line and "chờ duyệt 2" in line and "lỗi 1" in line
     assert "30.0 trang/phút" in line and "còn khoảng 54 giây" in line  # 27 docs × 1 page ÷ 30 pages/min
     assert "trang/phút" not in render_line(p, rate=None)
+
+
+@pytest.mark.slow
+def test_a_batch_cli_killed_while_recording_resumes_on_the_next_run(env: Env, tmp_path: Path) -> None:
+    src = tmp_path / "kho"
+    for i in range(4):
+        _copy(GOOD, src / f"the-{i}.png")
+
+    def killed_at_third(n: int, total: int, ref: str) -> None:
+        if n == 3:
+            raise KeyboardInterrupt  # Ctrl+C / the CLI killed while it records documents
+
+    with open_source(str(src)) as source, pytest.raises(KeyboardInterrupt):
+        batch.submit_batch(
+            source,
+            registry=env.registry,
+            store=env.services.store,
+            redis=env.conn,
+            office=env.settings.office,
+            doc_type=None,
+            limits=LoadLimits(),
+            on_document=killed_at_third,
+        )
+    with open_source(str(src)) as source:
+        batch_id = batch.batch_id_for(source, env.settings.office, None)
+    assert len(env.registry.batch_intakes(batch_id)) == 2  # recorded, but never queued
+
+    again = env.submit(src)
+    assert (again.created, again.already_known) == (2, 2)
+    assert again.reconciled.enqueued_process == 4  # the two orphans are queued too
+    env.drain()
+    assert [i.status for i in env.registry.batch_intakes(batch_id)] == ["issued"] * 4
+    assert env.registry.count_ecopies() == 4
