@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -48,18 +48,23 @@ class BatchNotFoundError(StorageError):
 
 @dataclass
 class Rate:
-    """Pages per minute over what this monitor has seen finish."""
+    """Pages per minute between the first finish this monitor saw and now: the time spent
+    waiting for a worker to start, or for the first document, does not drag it down."""
 
-    started: float = field(default_factory=time.monotonic)
-    pages_at_start: int | None = None
+    last_seen: int | None = None
+    started: float | None = None
+    pages_at_start: int = 0
 
     def per_minute(self, pages_now: int) -> float | None:
-        if self.pages_at_start is None:
-            self.pages_at_start = pages_now
+        moved = self.last_seen is not None and pages_now > self.last_seen
+        self.last_seen = pages_now
+        if self.started is None:
+            if moved:
+                self.started, self.pages_at_start = time.monotonic(), pages_now
             return None
         elapsed = time.monotonic() - self.started
         done = pages_now - self.pages_at_start
-        return done / elapsed * 60 if elapsed > 5 and done > 0 else None
+        return done / elapsed * 60 if done > 0 and elapsed > 0 else None
 
 
 def render_line(p: BatchProgress, rate: float | None, width: int = 30) -> str:
