@@ -22,7 +22,7 @@ export OMP_THREAD_LIMIT := 1
 help:
 	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
 	@echo "make test   — install test needs, start test services, run lint, types and tests"
-	@echo "make bench  — pages/min of the full pipeline vs bare tesseract on $(CORPUS)"
+	@echo "make bench  — pages/min of the full pipeline vs bare tesseract, then batch pages/min on 1 and 2 workers, on $(CORPUS)"
 
 # Installs only what is missing, so a second run does nothing.
 define apt_install

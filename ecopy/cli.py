@@ -242,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("up", help="embedded default: local Redis + one worker + web service")
     sp.set_defaults(func=cmd_up)
 
-    sp = sub.add_parser("bench", help="pages/min of the full pipeline vs bare tesseract on a corpus")
+    sp = sub.add_parser(
+        "bench", help="pages/min: pipeline vs bare tesseract; batch on 1 and 2 workers (scaling, peak RSS)"
+    )
     sp.add_argument("corpus", nargs="?", default="../shared/corpus/dev")
     sp.add_argument("--limit", type=int, default=None, help="only the first N documents")
     sp.set_defaults(func=cmd_bench)
