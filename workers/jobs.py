@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
@@ -122,8 +123,11 @@ def process_intake(intake_id: str) -> str:
     )
     if auto_issue:
         job = get_current_job()
-        if job is not None:  # run by RQ: hand it to a signer (reconcile does it if we die right here)
-            enqueue_issue_intake(job.connection, intake_id)
+        if job is not None:  # run by RQ: hand it to a signer
+            try:
+                enqueue_issue_intake(job.connection, intake_id)
+            except RedisError as e:  # the reading is saved; the batch's reconcile queues the signing
+                log.warning("intake %s read, but its signing job could not be queued: %s", intake_id, e)
     return status
 
 
