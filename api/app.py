@@ -270,7 +270,7 @@ def create_app(state: AppState) -> FastAPI:
         intake = st.registry.get_intake(intake_id)
         if intake is None:
             raise IntakeNotFoundError(detail=intake_id)
-        if intake.status not in ("ready", "signing"):
+        if intake.status not in ("ready", "review", "signing"):  # review: a batch document a person checked
             raise IntakeNotReadyError(detail=f"status {intake.status}")
         enqueue_issue_intake(st.redis, intake_id)
         return {"id": intake_id, "status": "signing"}

@@ -29,7 +29,7 @@ from tests.services import S3Service
 from workers import batch, context
 from workers.batch_source import ArchiveLimits, open_source
 from workers.context import Services
-from workers.queues import BATCH_QUEUE, SIGN_QUEUE
+from workers.queues import BATCH_QUEUE, SIGN_QUEUE, enqueue_issue_intake
 
 GOOD = "dev_0025"  # ID card, every confidence above the review threshold
 DOUBTFUL = "dev_0014"  # low-res ID card with fields below the threshold: waits for review
@@ -131,6 +131,11 @@ def test_batch_issues_confident_documents_and_holds_doubtful_ones(env: Env, tmp_
     assert env.registry.count_ecopies() == 2
     # A different type hint is a different batch (its own documents and report).
     assert env.submit(src, doc_type="cccd_front").batch.id != first.batch.id
+    # Once a person has checked the doubtful document, it is issued from review like a counter intake.
+    enqueue_issue_intake(env.conn, by_ref["c-mo.png"].id)
+    Worker([Queue(SIGN_QUEUE, connection=env.conn)], connection=env.conn).work(burst=True)
+    reviewed = env.registry.get_intake(by_ref["c-mo.png"].id)
+    assert reviewed is not None and reviewed.status == "issued" and reviewed.ecopy_id
 
 
 @pytest.mark.slow

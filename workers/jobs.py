@@ -172,7 +172,7 @@ def issue_intake(intake_id: str) -> str:
     if done is not None:
         svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
         return done.ecopy_id
-    if intake.status not in ("ready", "signing", "failed", "retrying") or not intake.doc_type:
+    if intake.status not in ("ready", "review", "signing", "failed", "retrying") or not intake.doc_type:
         # Not read yet (or read and failed): nothing to sign, and nothing about the intake to change.
         log.warning("intake %s: issue job skipped, intake is %s", intake_id, intake.status)
         return intake.status
