@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -63,6 +65,25 @@ class AppState:
     trust_roots: Sequence[bytes]
     max_upload_bytes: int = 50 * 1024 * 1024
     office: str = ""
+    reconcile_seconds: float | None = None  # re-queue counter intakes whose job was lost; None: off
+
+
+class CounterReconciler(threading.Thread):
+    """Every ``interval`` s, queue again the counter intakes whose job Redis lost (a restart
+    without the last second of AOF, a flushed queue): a clerk's scan never waits forever."""
+
+    def __init__(self, state: AppState, interval: float) -> None:
+        super().__init__(name="ecopy-counter-reconciler", daemon=True)
+        self.state, self.interval, self.stopping = state, interval, threading.Event()
+
+    def run(self) -> None:
+        from workers.batch import reconcile_counter
+
+        while not self.stopping.wait(self.interval):
+            try:
+                reconcile_counter(self.state.registry, self.state.redis, idle_seconds=max(60.0, 2 * self.interval))
+            except Exception as e:  # Redis or the registry away: try again next round
+                log.warning("counter reconciliation skipped: %s: %s", type(e).__name__, e)
 
 
 class BodyLimit:
@@ -146,8 +167,22 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 def create_app(state: AppState) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reconciler = CounterReconciler(state, state.reconcile_seconds) if state.reconcile_seconds else None
+        if reconciler is not None:
+            reconciler.start()
+        try:
+            yield
+        finally:
+            if reconciler is not None:
+                reconciler.stopping.set()
+
     app = FastAPI(
-        title="ecopy", version="0.1.0", description="Cấp và kiểm tra bản sao chứng thực điện tử / certified e-copies"
+        title="ecopy",
+        version="0.1.0",
+        description="Cấp và kiểm tra bản sao chứng thực điện tử / certified e-copies",
+        lifespan=lifespan,
     )
 
     app.state.ecopy = state

@@ -154,6 +154,9 @@ def object_location(store: ObjectStore, key: str) -> str:
     return key
 
 
+COUNTER_RECONCILE_SECONDS = 30.0
+
+
 def build_app(s: Settings) -> FastAPI:
     from api.app import AppState, create_app
     from workers.queues import connect
@@ -166,6 +169,7 @@ def build_app(s: Settings) -> FastAPI:
         trust_roots=trust_roots(s),
         max_upload_bytes=s.max_upload_bytes,
         office=s.office,
+        reconcile_seconds=COUNTER_RECONCILE_SECONDS,
     )
     return create_app(state)
 

@@ -672,6 +672,24 @@ class Registry:
         rows = self._tx("list batch intakes", lambda c: c.execute(query).mappings().all())
         return [_intake_from_row(r) for r in rows]
 
+    def stale_counter_intakes(self, *, updated_before: dt.datetime, limit: int = 1000) -> list[IntakeRecord]:
+        """Counter intakes (no batch) still on their way — not finished, not waiting at "ready" —
+        that have not changed since ``updated_before``: candidates for a lost job."""
+        ic = intakes.c
+        columns = [c for c in intakes.c if c.name != "text"]
+        query = (
+            sa.select(*columns)
+            .where(
+                ic.batch_id.is_(None),
+                ic.status.not_in(sorted(FINISHED_STATUSES | {"ready"})),
+                ic.updated_at < _aware_utc(updated_before, "updated_before"),
+            )
+            .order_by(ic.updated_at)
+            .limit(limit)
+        )
+        rows = self._tx("list stale counter intakes", lambda c: c.execute(query).mappings().all())
+        return [_intake_from_row(r) for r in rows]
+
     def batch_progress(self, batch_id: str) -> BatchProgress:
         """Counts by status, pages finished and the first/last finish time: one cheap query."""
         ic = intakes.c

@@ -293,3 +293,29 @@ def test_a_batch_cli_killed_while_recording_resumes_on_the_next_run(env: Env, tm
     env.drain()
     assert [i.status for i in env.registry.batch_intakes(batch_id)] == ["issued"] * 4
     assert env.registry.count_ecopies() == 4
+
+
+@pytest.mark.slow
+def test_counter_intakes_whose_jobs_were_lost_are_queued_again(env: Env) -> None:
+    from pipeline.models import SourceFile
+    from workers.intakes import store_originals
+
+    (good,), _ = corpus_doc(GOOD)
+    keys = store_originals(env.services.store, "quay-1", [SourceFile("the.png", good.read_bytes())])
+    env.registry.create_intake("quay-1", office="quầy 3", file_keys=keys, file_names=["the.png"], status="queued")
+    # Its job never reached Redis (or Redis lost it). Recent intakes are left alone a while...
+    assert batch.reconcile_counter(env.registry, env.conn).changed == 0
+    # ...then queued again, on the counter's queue.
+    fixed = batch.reconcile_counter(env.registry, env.conn, idle_seconds=0)
+    assert fixed.enqueued_process == 1 and Queue("intake", connection=env.conn).count == 1
+    env.drain()
+    intake = env.registry.get_intake("quay-1")
+    assert intake is not None and intake.status == "ready"  # and there it waits for the clerk
+    assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).changed == 0
+
+    # The clerk asked for the copy, then the signing job was lost: it is queued again.
+    env.registry.update_intake("quay-1", status="signing")
+    assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).enqueued_issue == 1
+    env.drain()
+    issued = env.registry.get_intake("quay-1")
+    assert issued is not None and issued.status == "issued" and env.registry.count_ecopies() == 1

@@ -189,10 +189,12 @@ def next_step(intake: IntakeRecord) -> str | None:
     """ "process", "issue" or None (finished, or waiting for a person)."""
     if intake.status in FINISHED_STATUSES:
         return None
-    if intake.status in ("ready", "signing"):
+    if intake.status == "ready":  # read; a batch document that passed the threshold goes on by itself
         return "issue" if intake.batch_id is not None and intake.needs_review is False else None
+    if intake.status == "signing":  # somebody (or the archive policy) asked for the copy
+        return "issue"
     if intake.status == "retrying":
-        return "issue" if intake.doc_type and intake.needs_review is False else "process"
+        return "issue" if intake.doc_type else "process"
     return "process"  # queued, received, processing
 
 
@@ -204,8 +206,27 @@ def reconcile(registry: Registry, redis: Redis, batch_id: str, *, retry_failed: 
     ``retry_failed`` (a re-run of the batch), documents that failed for a reason that may have
     gone away (server down, time-out, lost worker) are queued again; input errors stay failed.
     """
+    result = reconcile_intakes(registry, redis, registry.batch_intakes(batch_id), retry_failed=retry_failed)
+    if result.changed:
+        log.info("batch %s reconciled: %s", batch_id, result)
+    return result
+
+
+def reconcile_counter(registry: Registry, redis: Redis, *, idle_seconds: float = 60.0) -> ReconcileResult:
+    """The same repair for counter intakes (no batch) that have not moved for ``idle_seconds``:
+    a clerk's scan whose job was lost with a Redis restart is queued again. Run by the API."""
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=idle_seconds)
+    result = reconcile_intakes(registry, redis, registry.stale_counter_intakes(updated_before=before))
+    if result.changed:
+        log.info("counter intakes reconciled: %s", result)
+    return result
+
+
+def reconcile_intakes(
+    registry: Registry, redis: Redis, intakes: Iterable[IntakeRecord], *, retry_failed: bool = False
+) -> ReconcileResult:
     process = issue = lost = requeued = 0
-    for intake in registry.batch_intakes(batch_id):
+    for intake in intakes:
         if retry_failed and intake.status == "failed" and intake.error_code in RETRYABLE_CODES:
             intake = registry.update_intake(intake.id, status="queued", error_code=None, error_message=None)
             requeued += 1
@@ -217,21 +238,21 @@ def reconcile(registry: Registry, redis: Redis, batch_id: str, *, retry_failed: 
         if status in queues.PENDING:
             continue
         if status == JobStatus.FAILED and not retry_failed:
-            registry.update_intake(
-                intake.id, status="failed", error_code=queues.LOST_CODE, error_message=queues.LOST_MESSAGE
-            )
-            lost += 1
+            fresh = registry.get_intake(intake.id)  # the job's own error handler may have just recorded why
+            if fresh is not None and fresh.status == intake.status:
+                registry.update_intake(
+                    intake.id, status="failed", error_code=queues.LOST_CODE, error_message=queues.LOST_MESSAGE
+                )
+                lost += 1
             continue
         if step == "process":
-            queues.enqueue_process_intake(redis, intake.id, queue=queues.BATCH_QUEUE)
+            queue = queues.BATCH_QUEUE if intake.batch_id is not None else queues.INTAKE_QUEUE
+            queues.enqueue_process_intake(redis, intake.id, queue=queue)
             process += 1
         else:
             queues.enqueue_issue_intake(redis, intake.id)
             issue += 1
-    result = ReconcileResult(process, issue, lost, requeued)
-    if result.changed:
-        log.info("batch %s reconciled: %s", batch_id, result)
-    return result
+    return ReconcileResult(process, issue, lost, requeued)
 
 
 # ---- report -------------------------------------------------------------------------------------
