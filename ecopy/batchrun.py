@@ -109,7 +109,6 @@ def monitor(
     out: TextIO = sys.stderr,
     poll: float = POLL_SECONDS,
     reconcile_every: float = RECONCILE_SECONDS,
-    timeout: float | None = None,
 ) -> BatchProgress:
     """Show progress until every document is finished (issued, waiting for review, failed)."""
     tty = out.isatty()
@@ -117,10 +116,17 @@ def monitor(
     last_reconcile = time.monotonic()
     last_printed = ""
     last_print_time = 0.0
-    warned_no_worker = warned_redis = False
-    deadline = None if timeout is None else time.monotonic() + timeout
+    warned_no_worker = warned_redis = warned_registry = False
     while True:
-        p = registry.batch_progress(batch_id)
+        try:
+            p = registry.batch_progress(batch_id)
+            warned_registry = False
+        except StorageUnavailableError as e:  # PostgreSQL restarting: wait, the batch goes on without us
+            if not warned_registry:
+                warned_registry = True
+                out.write(f"\nSổ đăng ký tạm thời không truy cập được: {e.detail}. Đang thử lại.\n")
+            time.sleep(poll)
+            continue
         line = render_line(p, rate.per_minute(p.pages_finished))
         if tty:
             out.write("\r" + line.ljust(len(last_printed)))
@@ -131,10 +137,6 @@ def monitor(
             last_print_time = time.monotonic()
         last_printed = line
         if p.finished >= p.total:
-            if tty:
-                out.write("\n")
-            return p
-        if deadline is not None and time.monotonic() > deadline:
             if tty:
                 out.write("\n")
             return p
@@ -155,8 +157,8 @@ def monitor(
                 if not warned_redis:
                     warned_redis = True
                     out.write(f"\nMất kết nối tới hàng đợi (Redis): {e}. Đang thử lại; lô không mất gì.\n")
-            except StorageUnavailableError as e:
-                out.write(f"\nSổ đăng ký tạm thời không truy cập được: {e.detail}. Đang thử lại.\n")
+            except StorageUnavailableError:
+                pass  # said above when the progress query failed; the next round tries again
         time.sleep(poll)
 
 

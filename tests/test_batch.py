@@ -319,3 +319,20 @@ def test_counter_intakes_whose_jobs_were_lost_are_queued_again(env: Env) -> None
     env.drain()
     issued = env.registry.get_intake("quay-1")
     assert issued is not None and issued.status == "issued" and env.registry.count_ecopies() == 1
+
+
+def test_monitor_and_summary_of_a_finished_batch(env: Env, tmp_path: Path) -> None:
+    from ecopy.batchrun import monitor, print_summary
+
+    src = tmp_path / "kho"
+    src.mkdir()
+    (src / "rong.png").write_bytes(b"")
+    result = env.submit(src)
+    shown, summary = io.StringIO(), io.StringIO()
+    progress = monitor(env.registry, env.conn, result.batch.id, out=shown, poll=0.01)
+    assert progress.finished == progress.total == 1
+    assert "1/1 xong (lỗi 1)" in shown.getvalue()
+    assert print_summary(env.registry, result.batch.id, tmp_path / "bc", out=summary) == 1  # something failed
+    text = summary.getvalue()
+    assert "lỗi" in text and ": 1" in text
+    assert "rong.png: [input.empty]" in text and (tmp_path / "bc" / f"{result.batch.id}.csv").exists()
