@@ -200,6 +200,7 @@ def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
 
     from redis.exceptions import RedisError
     from rq import Worker
+    from rq.exceptions import StopRequested
 
     from workers import context
     from workers.jobs import on_work_horse_killed
@@ -208,25 +209,28 @@ def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
     services = build_services(s, with_key=SIGN_QUEUE in queues)
     context.configure(services)
     log.info("worker on queues %s (signing key: %s)", ",".join(queues), "yes" if SIGN_QUEUE in queues else "no")
-    while True:
-        worker = None
-        try:
-            worker = Worker(  # registers with Redis already: inside the try
-                queues,
-                connection=connect(s.redis_url),
-                worker_ttl=WORKER_TTL,
-                job_monitoring_interval=JOB_MONITORING_INTERVAL,
-                maintenance_interval=MAINTENANCE_INTERVAL,
-                work_horse_killed_handler=on_work_horse_killed,
-            )
-            worker.work(burst=burst, with_scheduler=True, logging_level=s.log_level.upper())
-        except RedisError as e:  # Redis away at start-up or during RQ's own teardown
-            if burst:
-                raise
-            log.warning("Redis unreachable (%s)", e)
-        # RQ's loop also *returns* after an unexpected error (e.g. Redis gone in the middle of a
-        # job). Only a requested stop (SIGTERM/SIGINT) or the end of a burst ends the process.
-        if burst or (worker is not None and _stop_was_requested(worker)):
-            return 0
-        log.warning("the worker stopped without being asked to; starting it again in %.0f s", REDIS_RECONNECT_PAUSE)
-        time.sleep(REDIS_RECONNECT_PAUSE)
+    try:
+        while True:
+            worker = None
+            try:
+                worker = Worker(  # registers with Redis already: inside the try
+                    queues,
+                    connection=connect(s.redis_url),
+                    worker_ttl=WORKER_TTL,
+                    job_monitoring_interval=JOB_MONITORING_INTERVAL,
+                    maintenance_interval=MAINTENANCE_INTERVAL,
+                    work_horse_killed_handler=on_work_horse_killed,
+                )
+                worker.work(burst=burst, with_scheduler=True, logging_level=s.log_level.upper())
+            except RedisError as e:  # Redis away at start-up or during RQ's own teardown
+                if burst:
+                    raise
+                log.warning("Redis at %s unreachable (%s)", s.redis_url, e)
+            # RQ's loop also *returns* after an unexpected error (e.g. Redis gone in the middle of a
+            # job). Only a requested stop (SIGTERM/SIGINT) or the end of a burst ends the process.
+            if burst or (worker is not None and _stop_was_requested(worker)):
+                return 0
+            log.warning("worker not running; starting it again in %.0f s", REDIS_RECONNECT_PAUSE)
+            time.sleep(REDIS_RECONNECT_PAUSE)
+    except StopRequested:  # SIGTERM between two runs: RQ's signal handler is still installed
+        return 0
