@@ -690,6 +690,16 @@ class Registry:
         rows = self._tx("list stale counter intakes", lambda c: c.execute(query).mappings().all())
         return [_intake_from_row(r) for r in rows]
 
+    def batch_ecopy_ids(self, batch_id: str) -> dict[str, str]:
+        """intake ID -> e-copy ID for every document of the batch that has a registered copy."""
+        query = (
+            sa.select(ecopies.c.intake_id, ecopies.c.ecopy_id)
+            .join(intakes, intakes.c.id == ecopies.c.intake_id)
+            .where(intakes.c.batch_id == batch_id)
+        )
+        rows = self._tx("list batch e-copies", lambda c: c.execute(query).all())
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def batch_progress(self, batch_id: str) -> BatchProgress:
         """Counts by status, pages finished and the first/last finish time: one cheap query."""
         ic = intakes.c

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ecopy import wiring
 from ecopy.batchrun import render_line
 from ecopy.settings import Settings
 from pipeline.load import LoadLimits
+from storage.objectstore import S3Access
 from storage.registry import BatchProgress, Registry
 from tests.corpus import corpus_doc
 from tests.services import S3Service
@@ -42,16 +43,25 @@ class Env:
     conn: Redis
     settings: Settings
 
-    def submit(self, spec: str | Path, doc_type: str | None = None) -> batch.SubmitResult:
-        with open_source(str(spec), limits=ArchiveLimits()) as src:
+    def submit(
+        self,
+        spec: str | Path,
+        doc_type: str | None = None,
+        *,
+        office: str | None = None,
+        s3: S3Access | None = None,
+        on_document: Callable[[int, int, str], None] | None = None,
+    ) -> batch.SubmitResult:
+        with open_source(str(spec), limits=ArchiveLimits(), s3=s3) as src:
             return batch.submit_batch(
                 src,
                 registry=self.registry,
                 store=self.services.store,
                 redis=self.conn,
-                office=self.settings.office,
+                office=office or self.settings.office,
                 doc_type=doc_type,
                 limits=LoadLimits(),
+                on_document=on_document,
             )
 
     def drain(self) -> None:
@@ -230,17 +240,10 @@ def test_batch_from_an_s3_prefix(env: Env, s3_server: S3Service, s3_bucket: str)
             }
         )
     )
-    with open_source(f"s3://{s3_bucket}/phuong-7/2019/", s3=access) as src:
+    spec = f"s3://{s3_bucket}/phuong-7/2019/"
+    with open_source(spec, s3=access) as src:
         assert src.kind == "s3" and [d.ref for d in src.documents] == ["ho-so-2", "the.png"]
-        result = batch.submit_batch(
-            src,
-            registry=env.registry,
-            store=env.services.store,
-            redis=env.conn,
-            office="Lưu trữ phường 7",
-            doc_type=None,
-            limits=LoadLimits(),
-        )
+    result = env.submit(spec, office="Lưu trữ phường 7", s3=access)
     env.drain()
     intakes = env.registry.batch_intakes(result.batch.id)
     assert [(i.source_ref, i.status, i.office) for i in intakes] == [
@@ -272,17 +275,8 @@ def test_a_batch_cli_killed_while_recording_resumes_on_the_next_run(env: Env, tm
         if n == 3:
             raise KeyboardInterrupt  # Ctrl+C / the CLI killed while it records documents
 
-    with open_source(str(src)) as source, pytest.raises(KeyboardInterrupt):
-        batch.submit_batch(
-            source,
-            registry=env.registry,
-            store=env.services.store,
-            redis=env.conn,
-            office=env.settings.office,
-            doc_type=None,
-            limits=LoadLimits(),
-            on_document=killed_at_third,
-        )
+    with pytest.raises(KeyboardInterrupt):
+        env.submit(src, on_document=killed_at_third)
     with open_source(str(src)) as source:
         batch_id = batch.batch_id_for(source, env.settings.office, None)
     assert len(env.registry.batch_intakes(batch_id)) == 2  # recorded, but never queued

@@ -216,3 +216,13 @@ def test_with_a_tsa_configured_copies_are_pades_b_t(
     code, v = run_json(capsys, "verify", out["pdf"], "--json")
     assert v["verdict"] == "valid" and v["signature"]["timestamped"] is True
     assert not v["signature"]["problems"]
+
+
+def test_health_reports_each_service_and_wants_a_worker_only_when_asked(
+    data_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ECOPY_REDIS_URL", redis_url)
+    assert main(["init"]) == 0
+    assert run_json(capsys, "health") == (0, {"registry": "ok", "redis": "ok", "store": "ok"})
+    code, checks = run_json(capsys, "health", "--worker")
+    assert (code, checks["worker"]) == (1, "missing")  # no RQ worker runs on this host for that Redis

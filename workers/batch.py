@@ -108,11 +108,12 @@ def submit_batch(
         )
     )
     created = known = refused = 0
+    recorded = {i.id for i in registry.batch_intakes(batch.id)}  # by an earlier run of this batch
     for n, doc in enumerate(source.documents, start=1):
         if on_document is not None:
             on_document(n, len(source.documents), doc.ref)
         intake_id = intake_id_for(batch.id, doc.ref)
-        if registry.get_intake(intake_id) is not None:
+        if intake_id in recorded:
             known += 1
             continue
         try:
@@ -276,14 +277,15 @@ REPORT_COLUMNS = tuple(ReportRow.__dataclass_fields__)
 def report_rows(registry: Registry, batch_id: str) -> list[ReportRow]:
     """One row per document, the e-copy ID taken from the registry of issued copies itself."""
     rows = []
+    issued = registry.batch_ecopy_ids(batch_id)
     for intake in registry.batch_intakes(batch_id):
-        issued = registry.find_by_intake(intake.id) if intake.status in ("issued", "signing", "ready") else None
+        ecopy_id = issued.get(intake.id)
         rows.append(
             ReportRow(
                 source_ref=intake.source_ref or "",
                 intake_id=intake.id,
-                status="issued" if issued is not None else intake.status,
-                ecopy_id=issued.ecopy_id if issued is not None else "",
+                status="issued" if ecopy_id is not None else intake.status,
+                ecopy_id=ecopy_id or "",
                 doc_type=intake.doc_type or "",
                 pages=intake.page_count,
                 min_confidence=None if intake.min_confidence is None else round(intake.min_confidence, 3),
