@@ -17,11 +17,12 @@ APT_TEST := libnss3-tools docker-compose
 
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: help run test bench lint typecheck sysdeps sysdeps-test venv venv-test clean-data
+.PHONY: help run test bench eval lint typecheck sysdeps sysdeps-test venv venv-test clean-data
 
 help:
 	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
 	@echo "make test   — install test needs, start test services, run lint, types and tests"
+	@echo "make eval   — read the corpus $(CORPUS) (no signing) and print the accuracy table"
 	@echo "make bench  — pages/min of the full pipeline vs bare tesseract, then batch pages/min on 1 and 2 workers, on $(CORPUS)"
 
 # Installs only what is missing, so a second run does nothing.
@@ -75,3 +76,7 @@ bench: sysdeps venv
 
 clean-data:
 	rm -rf data
+
+# Reading accuracy on the dev corpus: results in results/eval, score table on stdout.
+eval: sysdeps venv
+	$(BIN)/ecopy eval $(CORPUS) --results results/eval

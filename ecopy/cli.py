@@ -188,6 +188,12 @@ def cmd_up(s: Settings, args: argparse.Namespace) -> int:
     return embedded.run(s)
 
 
+def cmd_eval(s: Settings, args: argparse.Namespace) -> int:
+    from ecopy import evaluate, wiring
+
+    return evaluate.run(Path(args.corpus), Path(args.results), wiring.read_options(s), jobs=args.jobs, quiet=args.quiet)
+
+
 def cmd_bench(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import bench
 
@@ -243,6 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("up", help="embedded default: local Redis + one worker + web service")
     sp.set_defaults(func=cmd_up)
+
+    sp = sub.add_parser(
+        "eval",
+        help="read every document folder of a corpus (no signing), write OUT/<doc_id>.json, print the score",
+        description="Each sub-folder of CORPUS is one document (its scan files, in name order). The results "
+        "are written before any truth.json is opened; where truth.json files exist the score is printed.",
+    )
+    sp.add_argument("corpus", metavar="CORPUS_DIR")
+    sp.add_argument("--results", required=True, metavar="OUT_DIR", help="where <doc_id>.json are written")
+    sp.add_argument("--jobs", type=int, default=None, help="processes (default: one per CPU)")
+    sp.add_argument("--quiet", action="store_true", help="no per-document progress lines")
+    sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser(
         "bench", help="pages/min: pipeline vs bare tesseract; batch on 1 and 2 workers (scaling, peak RSS)"
