@@ -203,11 +203,24 @@ def make_field(name: str, value: str, words: Sequence[Word], valid: bool = True,
     )
 
 
+def join_spans(spans: Sequence[Span]) -> str:
+    """The spans' text as one value; a comma printed at the end of a wrapped line is kept."""
+    parts: list[str] = []
+    for i, s in enumerate(spans):
+        t = s.text
+        if t and i < len(spans) - 1 and not t.endswith(","):
+            if s.line.text[s.end :].lstrip(" .;:").startswith(","):
+                t += ","
+        if t:
+            parts.append(t)
+    return collapse(" ".join(parts))
+
+
 def field_from_spans(
     name: str, spans: Sequence[Span], value: str | None = None, valid: bool = True, factor: float = 1.0
 ) -> FieldValue:
     words = [w for s in spans for w in s.words]
-    text = value if value is not None else collapse(" ".join(s.text for s in spans))
+    text = value if value is not None else join_spans(spans)
     f = make_field(name, text, words, valid, factor)
     page = spans[0].line.page if spans else None
     return FieldValue(f.name, f.value, f.confidence, page, f.box)
