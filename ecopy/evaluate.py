@@ -45,7 +45,11 @@ def _natural_key(name: str) -> list[Any]:
 def scan_files(folder: Path) -> list[Path]:
     """The document's pages: every file but notes and ground truth, in natural order (page2 < page10)."""
     return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in _NOT_SCANS),
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in _NOT_SCANS
+        ),
         key=lambda p: _natural_key(p.name),
     )
 
@@ -59,7 +63,7 @@ def read_one(folder: Path, options: ReadOptions) -> dict[str, Any]:
         read = read_document(files, options)
     except EcopyError as e:
         result["error"] = {"code": e.code, "message": e.message, "detail": e.detail}
-    except Exception as e:  # noqa: BLE001 - a bug on one document must not end the evaluation
+    except Exception as e:  # a bug on one document must not end the evaluation
         result["error"] = {"code": "internal", "message": type(e).__name__, "detail": str(e)}
     else:
         result["doc_type"] = read.classification.doc_type
@@ -282,8 +286,8 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
     failed = [r for r in results if r.get("error")]
     if failed:
         lines.append("\nDocuments that could not be read:")
-        for r in failed:
-            lines.append(f"  {r['doc_id']}: {r['error']['code']} {r['error']['message']}")
+        for res in failed:
+            lines.append(f"  {res['doc_id']}: {res['error']['code']} {res['error']['message']}")
     total = _row("", docs)
     lines.append(
         f"\nfield_accuracy={total.field_acc:.3f} cer={total.cer:.4f} doctype_accuracy={total.doctype:.3f} "

@@ -1,7 +1,7 @@
 """The reading half of the pipeline: files in, page images + text + document type + fields out.
 
 Reads top-down in the order the steps run, like OCRmyPDF's pipeline:
-load → preprocess → ocr → classify → extract.
+load → preprocess → ocr → classify → (QR codes, for a type that carries one) → extract.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from pipeline.classify import classify
 from pipeline.errors import NoTextError, UnknownDocumentTypeError
-from pipeline.extract import extract_fields
+from pipeline.extract import EXTRACTORS, extract_fields
 from pipeline.load import LoadLimits, load_document
 from pipeline.models import DOC_TYPES, Classification, ExtractedFields, OcrResult, Page, SourceFile
 from pipeline.ocr import OcrOptions, ocr_pages
 from pipeline.preprocess import PreprocessOptions, preprocess_page
+from pipeline.qr import read_qr_codes
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
-    fields = extract_fields(classification.doc_type, ocr)
+    fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages))
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",
         len(pages),
@@ -64,6 +65,14 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         time.monotonic() - started,
     )
     return ReadResult(pages=tuple(pages), ocr=ocr, classification=classification, fields=fields)
+
+
+def _qr_payloads(doc_type: str, pages: Sequence[Page]) -> tuple[str, ...]:
+    """The payloads of the document's own QR codes, for a type that carries one (the CCCD)."""
+    extractor = EXTRACTORS.get(doc_type)
+    if extractor is None or extractor.qr_payload is None:
+        return ()
+    return tuple(code.text for code in read_qr_codes(pages, accept=extractor.qr_payload))
 
 
 def _require_text(ocr: OcrResult) -> None:

@@ -5,12 +5,17 @@ fields it returns; the registry maps a type to its extractor. An extractor SHALL
 fields it declares, each with a value (NFC, "" when not found) and a confidence in 0..1 that
 starts from the OCR confidences of the words behind the value and drops when a validator fails.
 It SHALL NOT raise on a poor scan: a missing field is left out or empty with confidence 0.
+
+A document that carries a QR code (the CCCD) also declares ``qr_payload``, which tells its own
+payload from any other decoded text, and ``run_with_qr``, which reads the OCR lines together with
+the payloads found on the document's pages (none when the code could not be read: the fields
+then come from the printed text alone). The reading pipeline decodes QR codes only for such types.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.errors import ExtractionError, UnknownDocumentTypeError
@@ -25,10 +30,13 @@ class Extractor:
     doc_type: str
     field_names: tuple[str, ...]
     run: Callable[[list[TextLine]], Mapping[str, FieldValue]]
+    qr_payload: Callable[[str], bool] | None = None
+    run_with_qr: Callable[[list[TextLine], Sequence[str]], Mapping[str, FieldValue]] | None = None
 
-    def extract(self, ocr: OcrResult) -> ExtractedFields:
+    def extract(self, ocr: OcrResult, qr_payloads: Sequence[str] = ()) -> ExtractedFields:
         try:
-            found = self.run(document_lines(ocr))
+            lines = document_lines(ocr)
+            found = self.run(lines) if self.run_with_qr is None else self.run_with_qr(lines, qr_payloads)
         except (ValueError, IndexError, KeyError) as e:  # a bug must not lose the clerk's scan
             raise ExtractionError(detail=f"{self.doc_type}: {e!r}") from e
         fields = {name: found[name] for name in self.field_names if name in found}
@@ -36,12 +44,13 @@ class Extractor:
         return ExtractedFields(doc_type=self.doc_type, fields=fields)
 
 
-def extract_fields(doc_type: str, ocr: OcrResult) -> ExtractedFields:
+def extract_fields(doc_type: str, ocr: OcrResult, qr_payloads: Sequence[str] = ()) -> ExtractedFields:
+    """The fields of a ``doc_type`` document; ``qr_payloads``: its decoded QR payloads, if any."""
     try:
         extractor = EXTRACTORS[doc_type]
     except KeyError as e:
         raise UnknownDocumentTypeError(detail=f"no extractor for {doc_type!r}") from e
-    return extractor.extract(ocr)
+    return extractor.extract(ocr, qr_payloads)
 
 
 # The registry. Imported last: each extractor module imports ``Extractor`` from here.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 from pipeline.extract.base import Extractor
 from pipeline.extract.common import (
@@ -15,11 +16,13 @@ from pipeline.extract.common import (
     continuation,
     date_field,
     field_from_spans,
+    find_date,
     first,
     label_values,
     normalize_id,
     vocabulary_field,
 )
+from pipeline.extract.vnwords import match_date_words
 from pipeline.models import FieldValue
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,27 @@ def first_token(v: LabelledValue, name: str) -> FieldValue:
     return field_from_spans(name, [v.span], value=value, valid=bool(value))
 
 
+# Two readings of the same date that agree: each confirms the other.
+AGREED_CONFIDENCE = 0.97
+DISAGREE_PENALTY = 0.5
+
+
+def _cross_check_date_words(out: dict[str, FieldValue]) -> None:
+    """The date in words must say the date in digits: correct its tone marks, or flag both."""
+    words, digits = out.get("date_of_birth_in_words"), out.get("date_of_birth")
+    if words is None or digits is None or not words.value:
+        return
+    spelled = match_date_words(words.value, digits.value) if find_date(digits.value) else None
+    if spelled is not None:
+        confidence = max(words.confidence, AGREED_CONFIDENCE)
+        out["date_of_birth_in_words"] = replace(words, value=spelled, confidence=confidence)
+        out["date_of_birth"] = replace(digits, confidence=max(digits.confidence, AGREED_CONFIDENCE))
+        return
+    log.info("date of birth in words %r does not say %s", words.value, digits.value)
+    out["date_of_birth_in_words"] = replace(words, confidence=round(words.confidence * DISAGREE_PENALTY, 3))
+    out["date_of_birth"] = replace(digits, confidence=round(digits.confidence * DISAGREE_PENALTY, 3))
+
+
 def extract_birth_certificate(lines: list[TextLine]) -> dict[str, FieldValue]:
     values = label_values(lines, LABELS)
     out: dict[str, FieldValue] = {}
@@ -79,6 +103,7 @@ def extract_birth_certificate(lines: list[TextLine]) -> dict[str, FieldValue]:
     if v := child("date_of_birth_in_words"):
         spans = continuation(lines, v.span, LABELS, max_lines=1)
         out["date_of_birth_in_words"] = field_from_spans("date_of_birth_in_words", spans)
+        _cross_check_date_words(out)
     if v := child("sex"):
         out["sex"] = vocabulary_field("sex", v.span, SEXES)
     if v := child("ethnicity"):
