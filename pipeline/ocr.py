@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,12 +44,20 @@ class OcrOptions:
         )
 
 
-def ocr_pages(pages: Sequence[Page], options: OcrOptions) -> OcrResult:
-    return OcrResult(pages=tuple(ocr_page(p, options) for p in pages), engine="tesseract", language=options.lang)
+def ocr_pages(pages: Sequence[Page], options: OcrOptions, hide: Mapping[int, Sequence[Box]] | None = None) -> OcrResult:
+    """``hide``: per page index, areas that are not text (QR codes): blanked before OCR."""
+    hide = hide or {}
+    read = tuple(ocr_page(p, options, hide.get(p.index, ())) for p in pages)
+    return OcrResult(pages=read, engine="tesseract", language=options.lang)
 
 
-def ocr_page(page: Page, options: OcrOptions) -> OcrPage:
+def ocr_page(page: Page, options: OcrOptions, hide: Sequence[Box] = ()) -> OcrPage:
     image, scale = prepare_for_ocr(page, options)
+    if hide and np.shares_memory(image, page.image):
+        image = image.copy()
+    for box in hide:  # a QR code read as text is noise, and it drags the text beside it into an "image" block
+        x0, y0 = round(box.x * scale), round(box.y * scale)
+        image[max(0, y0) : y0 + round(box.h * scale), max(0, x0) : x0 + round(box.w * scale)] = 255
     dpi = page.dpi * scale if page.dpi else None
     raw = image_to_words(image, options.tesseract(), dpi)
     words, lines = _assemble(raw, 1.0 / scale, options.merge_baselines)
@@ -215,7 +223,8 @@ def _assemble(raw: Sequence[TsvWord], unscale: float, merge: bool) -> tuple[list
 def _panels(lines: list[_Line]) -> list[list[_Line]]:
     """Split the page at a vertical gutter that no line crosses (a diploma's two halves).
 
-    Each panel is read on its own, top to bottom. A gutter only counts with 3+ lines either side.
+    Each panel is read on its own, top to bottom. A gutter only counts with 3+ lines either side,
+    each side spanning at least half the text's height.
     """
     if len(lines) < 6:
         return [lines]
@@ -241,6 +250,12 @@ def _panels(lines: list[_Line]) -> list[list[_Line]]:
     right = [ln for ln in lines if ln.left >= cut]
     if len(left) < 3 or len(right) < 3:
         return [lines]
+    # Panels run down the page side by side (a diploma's halves). A few lines beside a photo
+    # (an ID card's expiry date) are a column of one block, read across with the rest.
+    top, bottom = min(ln.top for ln in lines), max(ln.bottom for ln in lines)
+    for side in (left, right):
+        if max(ln.bottom for ln in side) - min(ln.top for ln in side) < 0.5 * (bottom - top):
+            return [lines]
     return [*_panels(left), *_panels(right)]
 
 

@@ -15,10 +15,10 @@ from pipeline.classify import classify
 from pipeline.errors import NoTextError, UnknownDocumentTypeError
 from pipeline.extract import EXTRACTORS, extract_fields
 from pipeline.load import LoadLimits, load_document
-from pipeline.models import DOC_TYPES, Classification, ExtractedFields, OcrResult, Page, SourceFile
+from pipeline.models import DOC_TYPES, Box, Classification, ExtractedFields, OcrResult, Page, SourceFile
 from pipeline.ocr import OcrOptions, ocr_pages
 from pipeline.preprocess import PreprocessOptions, preprocess_page
-from pipeline.qr import read_qr_codes
+from pipeline.qr import QrCode, accepts, read_qr_codes
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,17 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     started = time.monotonic()
     pages = load_document(files, options.limits)
     pages = [preprocess_page(p, options.preprocess) for p in pages]
-    ocr = ocr_pages(pages, options.ocr)
+    codes = read_qr_codes(pages, fallbacks=False)  # one quick pass: hidden from OCR, read below
+    hide: dict[int, list[Box]] = {}
+    for code in codes:
+        hide.setdefault(code.page, []).append(code.box)
+    ocr = ocr_pages(pages, options.ocr, hide=hide)
     _require_text(ocr)
     if doc_type is None:
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
-    fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages))
+    fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",
         len(pages),
@@ -67,12 +71,21 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     return ReadResult(pages=tuple(pages), ocr=ocr, classification=classification, fields=fields)
 
 
-def _qr_payloads(doc_type: str, pages: Sequence[Page]) -> tuple[str, ...]:
-    """The payloads of the document's own QR codes, for a type that carries one (the CCCD)."""
+def _qr_payloads(doc_type: str, pages: Sequence[Page], found: Sequence[QrCode]) -> tuple[str, ...]:
+    """The payloads of the document's own QR codes, for a type that carries one (the CCCD).
+
+    ``found``: what the quick pass read; the slower fallbacks (upscaled, binarised...) run only
+    when it found none of the expected shape.
+    """
     extractor = EXTRACTORS.get(doc_type)
     if extractor is None or extractor.qr_payload is None:
         return ()
-    return tuple(code.text for code in read_qr_codes(pages, accept=extractor.qr_payload))
+    accept = extractor.qr_payload
+    readings = (next((t for t in code.texts if accepts(accept, t)), None) for code in found)
+    texts = tuple(t for t in readings if t is not None)
+    if texts:
+        return texts
+    return tuple(code.text for code in read_qr_codes(pages, accept=accept))
 
 
 def _require_text(ocr: OcrResult) -> None:

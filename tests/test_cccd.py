@@ -25,7 +25,9 @@ from pipeline.extract.validators import (
     check_personal_id,
     id_birth,
 )
+from pipeline.load import LoadLimits, load_document
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, Page, SourceFile, Word
+from pipeline.ocr import OcrOptions, ocr_pages
 from pipeline.qr import decode_qr, payload_texts, read_qr_codes
 from pipeline.read import ReadOptions, _qr_payloads, read_document
 from tests.corpus import corpus_doc
@@ -127,8 +129,31 @@ def test_payload_texts_keeps_plain_text() -> None:
 
 def test_read_decodes_qr_codes_only_for_a_type_that_carries_one() -> None:
     pages = [Page(0, _qr_image(PAYLOAD, page=(600, 900)))]
-    assert _qr_payloads("cccd_front", pages) == (PAYLOAD,)
-    assert _qr_payloads("diploma", pages) == ()
+    quick = read_qr_codes(pages, fallbacks=False)
+    assert _qr_payloads("cccd_front", pages, quick) == (PAYLOAD,)
+    assert _qr_payloads("cccd_front", pages, ()) == (PAYLOAD,)  # the quick pass found none: fallbacks
+    assert _qr_payloads("diploma", pages, quick) == ()
+
+
+@pytest.mark.slow
+def test_qr_code_is_hidden_from_ocr_so_the_header_beside_it_is_read() -> None:
+    # Beside the QR code tesseract made one "image" block of code and header and dropped both.
+    files, _ = corpus_doc("dev_0004")
+    pages = load_document([SourceFile(p.name, p.read_bytes()) for p in files], LoadLimits())
+    (code,) = read_qr_codes(pages, fallbacks=False)
+    before = pages[0].image.copy()
+    ocr = ocr_pages(pages, OcrOptions(), hide={0: [code.box]})
+    assert (pages[0].image == before).all()  # the e-copy keeps its QR code
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in ocr.pages[0].lines[0]
+    right = code.box.x + code.box.w
+    assert not [
+        w
+        for w in ocr.pages[0].words
+        if w.box.x < right
+        and w.box.x + w.box.w > code.box.x
+        and w.box.y < code.box.y + code.box.h
+        and w.box.y + w.box.h > code.box.y
+    ]
 
 
 # ---- the payload ---------------------------------------------------------------------------------

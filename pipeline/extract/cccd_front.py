@@ -142,7 +142,21 @@ def read_printed(lines: list[TextLine]) -> dict[str, FieldValue]:
         out["place_of_residence"] = field_from_spans("place_of_residence", [s for s in spans if s.text])
     if v := first(values, "expiry_date"):
         out.update(_expiry(lines, v.hit.line.index))
+    if not out.get("expiry_date") and (dob := out.get("date_of_birth")):
+        out.update(_expiry_by_rule(lines, dob.value))
     return out
+
+
+def _expiry_by_rule(lines: list[TextLine], dob: str) -> dict[str, FieldValue]:
+    """The label was not read: the card's other date that is a renewal birthday, or "no expiry"."""
+    for ln in lines:
+        hit = find_fuzzy(ln.folded, fold(NO_EXPIRY))
+        if hit:
+            return {"expiry_date": field_from_spans("expiry_date", [ln.span(hit[0], hit[1])], value=NO_EXPIRY)}
+        found = find_date(ln.text)
+        if found and found[0] != dob and not check_cccd_expiry(found[0], dob):
+            return {"expiry_date": field_from_spans("expiry_date", [ln.span(found[1], found[2])], value=found[0])}
+    return {}
 
 
 def _expiry(lines: list[TextLine], from_line: int) -> dict[str, FieldValue]:

@@ -79,7 +79,8 @@ def allowed_errors(pattern: str) -> int:
     return 0 if n <= 8 else 1 if n <= 12 else max(2, round(n * 0.2))
 
 
-_WORD_START = re.compile(r"(?<![^\W_])[^\W_]")  # a letter or digit not preceded by one
+# A letter or digit not preceded by one, or any mark after a space (OCR reads "Có" as "€o").
+_WORD_START = re.compile(r"(?<![^\W_])[^\W_]|(?<!\S)[^\s\w]")
 
 
 def find_fuzzy(folded_text: str, pattern: str, start: int = 0, line_start: bool = False) -> tuple[int, int, int] | None:
