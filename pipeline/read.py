@@ -59,6 +59,9 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
+    extractor = EXTRACTORS[classification.doc_type]
+    if extractor.refine is not None:
+        ocr = extractor.refine(pages, ocr, options.ocr)
     fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",

@@ -6,7 +6,8 @@ fields it declares, each with a value (NFC, "" when not found) and a confidence 
 starts from the OCR confidences of the words behind the value and drops when a validator fails.
 It SHALL NOT raise on a poor scan: a missing field is left out or empty with confidence 0.
 
-A document that carries a QR code (the CCCD) also declares ``qr_payload``, which tells its own
+A type whose pages need a second look declares ``refine``, run after classification and before
+extraction. A document that carries a QR code (the CCCD) also declares ``qr_payload``, which tells its own
 payload from any other decoded text, and ``run_with_qr``, which reads the OCR lines together with
 the payloads found on the document's pages (none when the code could not be read: the fields
 then come from the printed text alone). The reading pipeline decodes QR codes only for such types.
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 
 from pipeline.errors import ExtractionError, UnknownDocumentTypeError
 from pipeline.extract.common import TextLine, document_lines
-from pipeline.models import DOC_TYPES, ExtractedFields, FieldValue, OcrResult
+from pipeline.models import DOC_TYPES, ExtractedFields, FieldValue, OcrResult, Page
+from pipeline.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class Extractor:
     run: Callable[[list[TextLine]], Mapping[str, FieldValue]]
     qr_payload: Callable[[str], bool] | None = None
     run_with_qr: Callable[[list[TextLine], Sequence[str]], Mapping[str, FieldValue]] | None = None
+    # Re-read parts of the pages the page OCR reads poorly (a letter's signature block under its
+    # seal); the refined OCR is what the fields come from and what the e-copy's text layer carries.
+    refine: Callable[[Sequence[Page], OcrResult, OcrOptions], OcrResult] | None = None
 
     def extract(self, ocr: OcrResult, qr_payloads: Sequence[str] = ()) -> ExtractedFields:
         try:
