@@ -17,7 +17,7 @@ APT_TEST := libnss3-tools docker-compose
 
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: help run test bench eval lint typecheck sysdeps sysdeps-test venv venv-test clean-data
+.PHONY: help run test bench eval ocr-models lint typecheck sysdeps sysdeps-test venv venv-test clean-data
 
 help:
 	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
@@ -54,8 +54,27 @@ $(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.lock
 	touch $@
 
-venv: $(VENV)/.installed
-venv-test: $(VENV)/.installed-test
+# The second OCR model (tessdata_best_int vie from the npm package @tesseract.js-data/vie, pinned
+# by hash): ecopy re-reads every confident field with it and sends disagreements to review.
+# tesseract also needs configs/ (tsv output) and osd beside a model: copied from the system's.
+NPM_VIE     := https://registry.npmjs.org/@tesseract.js-data/vie/-/vie-1.0.0.tgz
+NPM_VIE_SHA := 4f0a17b39722269c1c5e5f10d7aa3acd9a74fe46b109621973450caa4d9fe19f
+TESSDATA_SYS := /usr/share/tesseract-ocr/5/tessdata
+OCR_CHECK   := $(VENV)/share/ecopy/tessdata/best_int
+
+$(OCR_CHECK)/vie.traineddata: | $(BIN)/python
+	@echo "==> second OCR model: $(NPM_VIE)"
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  curl -sSfL --retry 3 -o "$$tmp/vie.tgz" "$(NPM_VIE)" && \
+	  echo "$(NPM_VIE_SHA)  $$tmp/vie.tgz" | sha256sum -c --quiet - && \
+	  tar -xzf "$$tmp/vie.tgz" -C "$$tmp" package/4.0.0_best_int/vie.traineddata.gz && \
+	  mkdir -p $(OCR_CHECK) && cp -r $(TESSDATA_SYS)/configs $(TESSDATA_SYS)/tessconfigs $(TESSDATA_SYS)/osd.traineddata $(OCR_CHECK)/ && \
+	  gunzip -c "$$tmp/package/4.0.0_best_int/vie.traineddata.gz" > $@.part && mv $@.part $@
+
+ocr-models: sysdeps $(OCR_CHECK)/vie.traineddata
+
+venv: $(VENV)/.installed $(OCR_CHECK)/vie.traineddata
+venv-test: $(VENV)/.installed-test $(OCR_CHECK)/vie.traineddata
 
 run: sysdeps venv
 	$(BIN)/ecopy up

@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     trust_roots: str = Field("", description="Comma-separated PEM/DER root certificate paths")
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamp URL; set → PAdES B-T")
 
-    tessdata_dir: Path | None = None
+    tessdata_dir: Path | None = Field(None, description="OCR model folder; default: the system's (Debian vie, fast)")
     ocr_lang: str = "vie"
+    ocr_check: bool = Field(True, description="re-read confident fields with a second OCR model (see make ocr-models)")
+    ocr_check_tessdata_dir: Path | None = Field(None, description="second model folder (default: make ocr-models)")
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 60_000_000
     max_pages: int = 50
@@ -62,7 +64,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("database_url", "pkcs12_path", "tsa_url", "tessdata_dir", "retention_days", mode="before")
+    @field_validator(
+        "database_url",
+        "pkcs12_path",
+        "tsa_url",
+        "tessdata_dir",
+        "ocr_check_tessdata_dir",
+        "retention_days",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if v == "" else v

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from ecopy.settings import Settings
+from pipeline._exec.tesseract import check_tessdata
 from pipeline.load import LoadLimits
 from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki
 from pipeline.read import ReadOptions
+from pipeline.second_opinion import SecondOpinion
 from pipeline.sign import SigningKey, SignOptions, load_pkcs12_key
 from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
@@ -87,7 +90,19 @@ def load_signing_key(s: Settings) -> SigningKey:
     return load_pkcs12_key(s.pkcs12_path.read_bytes(), s.pkcs12_password.get_secret_value().encode())
 
 
+# Where `make ocr-models` puts the second OCR model (tessdata_best_int vie, from npm).
+DEFAULT_CHECK_TESSDATA = Path(sys.prefix) / "share" / "ecopy" / "tessdata" / "best_int"
+
+
 def read_options(s: Settings) -> ReadOptions:
+    """How documents are read; an incomplete OCR model folder is refused here, at start-up."""
+    if s.tessdata_dir:
+        check_tessdata(s.tessdata_dir, s.ocr_lang)
+    second: SecondOpinion | None = None
+    if s.ocr_check:
+        folder = s.ocr_check_tessdata_dir or DEFAULT_CHECK_TESSDATA
+        check_tessdata(folder, s.ocr_lang)
+        second = SecondOpinion(tessdata_dir=str(folder), lang=s.ocr_lang)
     return ReadOptions(
         limits=LoadLimits(
             max_bytes=s.max_upload_bytes,
@@ -96,6 +111,7 @@ def read_options(s: Settings) -> ReadOptions:
             max_total_pixels=s.max_total_pixels,
         ),
         ocr=OcrOptions(lang=s.ocr_lang, tessdata_dir=str(s.tessdata_dir) if s.tessdata_dir else None),
+        second_opinion=second,
     )
 
 

@@ -92,6 +92,14 @@ class OcrTimeoutError(OcrError):
     default_message = "Nhận dạng chữ quá lâu. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy quét lại rõ hơn."
 
 
+class OcrModelError(OcrError):
+    """The OCR model folder is incomplete: a deployment fault, not the scan's."""
+
+    code = "ocr.model_missing"
+    http_status = 503
+    default_message = "Máy chủ thiếu dữ liệu nhận dạng chữ. Vui lòng báo cho quản trị viên."
+
+
 class ExtractionError(EcopyError):
     code = "extract.failed"
     default_message = "Không trích xuất được thông tin giấy tờ. Vui lòng nhập tay các trường cần thiết."

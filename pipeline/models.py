@@ -118,6 +118,9 @@ class FieldValue:
     confidence: float  # 0..1; below the review threshold a clerk must look at it
     page: int | None = None
     box: Box | None = None
+    # Read from a second, independent source that agrees (an ID card's QR code, a date also
+    # written in words): another OCR reading of the print has nothing to add.
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The reading half of the pipeline: files in, page images + text + document type + fields out.
 
 Reads top-down in the order the steps run, like OCRmyPDF's pipeline:
-load → preprocess → ocr → classify → (QR codes, for a type that carries one) → extract.
+load → preprocess (QR codes found) → ocr → classify → refine → extract → second opinion.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pipeline.models import DOC_TYPES, Box, Classification, ExtractedFields, Ocr
 from pipeline.ocr import OcrOptions, ocr_pages
 from pipeline.preprocess import PreprocessOptions, preprocess_page
 from pipeline.qr import QrCode, accepts, read_qr_codes
+from pipeline.second_opinion import SecondOpinion, check_fields
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class ReadOptions:
     limits: LoadLimits = field(default_factory=LoadLimits)
     preprocess: PreprocessOptions = field(default_factory=PreprocessOptions)
     ocr: OcrOptions = field(default_factory=OcrOptions)
+    second_opinion: SecondOpinion | None = None  # another model re-reads the confident fields
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     if extractor.refine is not None:
         ocr = extractor.refine(pages, ocr, options.ocr)
     fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
+    if options.second_opinion is not None:
+        fields = check_fields(pages, fields, options.ocr, options.second_opinion)
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",
         len(pages),

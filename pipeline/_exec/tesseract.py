@@ -13,11 +13,12 @@ import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.errors import OcrError, OcrTimeoutError
+from pipeline.errors import OcrError, OcrModelError, OcrTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ class TsvWord:
 class Orientation:
     rotate: int  # clockwise degrees to turn the image so the text is upright
     confidence: float
+
+
+def check_tessdata(tessdata_dir: str | Path, lang: str = "vie") -> None:
+    """Refuse a tessdata folder tesseract cannot use as ecopy calls it.
+
+    Without ``configs/tsv`` tesseract prints nothing and exits 0: every page would read as
+    blank and the clerk be told to rescan. Raises ``OcrModelError`` naming what is missing.
+    """
+    folder = Path(tessdata_dir)
+    missing = [
+        name
+        for name in (*(f"{code}.traineddata" for code in lang.split("+")), "configs/tsv", "osd.traineddata")
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise OcrModelError(detail=f"tessdata folder {folder} lacks {', '.join(missing)} (see `make ocr-models`)")
 
 
 def _encode_png(image: np.ndarray) -> bytes:

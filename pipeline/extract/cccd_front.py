@@ -320,7 +320,9 @@ def cross_check(printed: Mapping[str, FieldValue], qr: CardQr) -> dict[str, Fiel
         if contradict and not this_card:
             conf = min(conf, QR_CONTRADICTED)
         ocr = printed.get(name)
-        out[name] = FieldValue(name, qr_value, conf, page=ocr.page if ocr else None, box=ocr.box if ocr else None)
+        out[name] = FieldValue(
+            name, qr_value, conf, page=ocr.page if ocr else None, box=ocr.box if ocr else None, confirmed=True
+        )
     if "place_of_origin" in out:  # a place also in the residence: the QR spells it with its diacritics
         origin = out["place_of_origin"]
         out["place_of_origin"] = dataclasses.replace(origin, value=respell_places(origin.value, qr.place_of_residence))
