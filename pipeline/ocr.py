@@ -34,7 +34,7 @@ class OcrOptions:
     timeout: float = 120.0  # seconds per page
     flatten_background: bool = True  # divide by a blurred background (uneven light, yellowed paper)
     binarize: Binarize = "otsu"
-    min_dpi: float | None = None  # upscale pages scanned below this before OCR
+    min_dpi: float | None = 300.0  # upscale pages scanned below this before OCR (200 dpi, phone photos)
     merge_baselines: bool = True  # side-by-side blocks on one baseline read as one line
     erase_leaders: bool = True  # dotted leader lines of forms (only on a binarised image)
 
