@@ -53,7 +53,9 @@ from pipeline.extract.common import (
     make_field,
     nfc,
     normalize_id,
+    prefix_distance,
     real_date,
+    split_at_capitals,
 )
 from pipeline.extract.marriage_certificate import ETHNICITIES
 from pipeline.extract.validators import (
@@ -166,16 +168,6 @@ def _letters_only(text: str) -> bool:
     return bool(text) and all(c.isalpha() for c in text)
 
 
-def split_glued(token: str) -> str:
-    """'CầnThơ' -> 'Cần Thơ': a capital after a small letter starts a new word."""
-    out = []
-    for i, c in enumerate(token):
-        if i and c.isupper() and token[i - 1].islower():
-            out.append(" ")
-        out.append(c)
-    return "".join(out)
-
-
 # ---- Vietnamese syllables ------------------------------------------------------------------------------
 _SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?")
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
@@ -286,7 +278,7 @@ def clean_name(tokens: Sequence[Token]) -> Cleaned:
         if len(parts) > 1:
             repaired = True
         for p in parts:
-            split = split_glued(p)
+            split = split_at_capitals(p)
             repaired = repaired or split != p
             out.extend(Token(s, tok.word) for s in split.split() if s)
     # a small lower-case fragment at either end of a name of capitalised words
@@ -366,7 +358,7 @@ def _clean_place_token(t: str, last: bool) -> tuple[str, bool]:
     t2 = re.sub(r"(?<=\w)[.:;]+(,?)$", lambda m: "," if comma or m.group(1) else "", t2)
     t2 = re.sub(r"(?<=[^\W\d_]{2})(?=\d)", " ", t2)  # "Số3" -> "Số 3" (not "A2")
     t2 = re.sub(r"(?<=\d)(?=[^\W\d_]{2})", _space_before_word, t2)  # "3ngõ" (not "12A")
-    t2 = split_glued(t2)
+    t2 = split_at_capitals(t2)
     return t2, t2 != t
 
 
@@ -644,17 +636,6 @@ def place_continuation(lines: Sequence[TextLine], value: Span, labels: Sequence[
 
 
 # ---- labels glued or garbled -------------------------------------------------------------------------
-def _prefix_distance(pattern: str, text: str) -> tuple[int, int]:
-    prev = list(range(len(text) + 1))
-    for i, pc in enumerate(pattern, 1):
-        cur = [i]
-        for j, tc in enumerate(text, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (pc != tc)))
-        prev = cur
-    best = min(range(len(prev)), key=lambda j: (prev[j], -j))
-    return prev[best], best
-
-
 def glued_label(line: TextLine, variant: str, line_start: bool = True, labels: Sequence[Label] = ()) -> Span | None:
     """The value after a label whose words OCR glued or garbled ("Sốhiệu;K4878095", "Quyển sð:04"):
     the label's letters, one slip allowed (two in a long label), wherever spaces fall."""
@@ -669,7 +650,7 @@ def glued_label(line: TextLine, variant: str, line_start: bool = True, labels: S
             break
         if pos and line.folded[pos - 1].isalpha():
             continue
-        errors, length = _prefix_distance(pattern, letters[k : k + len(pattern) + budget])
+        errors, length = prefix_distance(pattern, letters[k : k + len(pattern) + budget])
         if errors <= budget and length >= len(pattern) - budget:
             end = chars[k + length - 1][0] + 1
             stop = next((h.start for h in find_labels(line, labels) if h.start >= end), len(line.text))

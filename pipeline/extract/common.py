@@ -62,7 +62,7 @@ def similarity(a: str, b: str) -> float:
     return 1.0 - levenshtein(fa, fb) / max(len(fa), len(fb))
 
 
-def _prefix_distance(pattern: str, text: str) -> tuple[int, int]:
+def prefix_distance(pattern: str, text: str) -> tuple[int, int]:
     """Smallest edit distance between ``pattern`` and a prefix of ``text``, and that prefix's length."""
     prev = list(range(len(text) + 1))  # pattern[:0] vs text[:j]: j insertions
     for i, pc in enumerate(pattern, 1):
@@ -106,7 +106,7 @@ def find_fuzzy(folded_text: str, pattern: str, start: int = 0, line_start: bool 
             continue
         if levenshtein(window[:3], pattern[:3]) > 1:  # cheap filter before the full comparison
             continue
-        errors, length = _prefix_distance(pattern, window)
+        errors, length = prefix_distance(pattern, window)
         if errors <= budget and (best is None or errors < best[2]):
             best = (s, s + length, errors)
             if errors == 0:
@@ -467,6 +467,16 @@ def date_field(name: str, spans: Sequence[Span]) -> FieldValue | None:
     if spans and spans[0].text:
         return field_from_spans(name, list(spans[:1]), valid=False)
     return None
+
+
+def split_at_capitals(token: str) -> str:
+    """'CầnThơ' -> 'Cần Thơ', 'HuỳnhMinhPhúc' -> 'Huỳnh Minh Phúc': a capital after a small letter starts a word."""
+    out = []
+    for i, c in enumerate(token):
+        if i and c.isupper() and token[i - 1].islower():
+            out.append(" ")
+        out.append(c)
+    return "".join(out)
 
 
 def title_case_name(text: str) -> str:

@@ -53,6 +53,7 @@ from pipeline.extract.common import (
     nfc,
     normalize_id,
     real_date,
+    split_at_capitals,
 )
 from pipeline.extract.validators import check_person_name, check_personal_id, parse_date
 from pipeline.models import FieldValue, Word
@@ -417,16 +418,6 @@ class _Value:
     floor: float = 0.0  # confirmed otherwise: at least this confident
 
 
-def _split_glued(token: str) -> str:
-    """'HuỳnhMinhPhúc' -> 'Huỳnh Minh Phúc': a capital after a small letter starts a new syllable."""
-    out = []
-    for i, c in enumerate(token):
-        if i and c.isupper() and token[i - 1].islower():
-            out.append(" ")
-        out.append(c)
-    return "".join(out)
-
-
 # A stray mark read as a letter and an apostrophe before a name ("Ì'Trần"); H'/K'/Y' are real
 # prefixes of Ê Đê, Cơ Ho... names ("H'Hen Niê").
 _JUNK_PREFIX = re.compile(r"^([^\W\d_])['’`´](?=[^\W\d_])")
@@ -446,7 +437,7 @@ def _clean_name(text: str) -> tuple[str, bool]:
         if not t:
             repaired = repaired or _has_alnum(raw)
             continue
-        split = _split_glued(t)
+        split = split_at_capitals(t)
         repaired = repaired or split != t
         tokens.append(split)
     return collapse(" ".join(tokens)), repaired
@@ -512,7 +503,7 @@ def _snap(text: str, vocabulary: Sequence[str]) -> tuple[str, float] | None:
 
 def _clean_words(words: list[Word]) -> tuple[list[Word], str]:
     kept = [w for w in words if _has_alnum(w.text)]
-    text = " ".join(_split_glued(re.sub(r"^[\W_]+|[\W_]+$", "", w.text)) for w in kept)
+    text = " ".join(split_at_capitals(re.sub(r"^[\W_]+|[\W_]+$", "", w.text)) for w in kept)
     return kept, collapse(text)
 
 
@@ -555,7 +546,7 @@ def _clean_address(text: str) -> tuple[str, bool]:
             t2 = re.sub(r"(?<=\w)\.+(,?)$", r"\1", t2)
             t2 = re.sub(r"(?<=[^\W\d_]{2})(?=\d)", " ", t2)  # "Số3" -> "Số 3" (not "A2")
             t2 = re.sub(r"(?<=\d)(?=[^\W\d_]{2})", _space_before_word, t2)  # "3ngõ" (not "12A", "5B")
-            t2 = _split_glued(t2)
+            t2 = split_at_capitals(t2)
             repaired = repaired or t2 != t
             t = t2
         tokens.extend(t.split())
