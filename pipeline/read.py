@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pipeline import signature
 from pipeline.classify import classify
 from pipeline.errors import NoTextError, UnknownDocumentTypeError
 from pipeline.extract import EXTRACTORS, extract_fields
@@ -62,8 +63,9 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
     extractor = EXTRACTORS[classification.doc_type]
-    if extractor.refine is not None:
-        ocr = extractor.refine(pages, ocr, options.ocr)
+    refine = extractor.refine or signature.refiner(classification.doc_type)  # the signer's name under the seal
+    if refine is not None:
+        ocr = refine(pages, ocr, options.ocr)
     fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
     if options.second_opinion is not None:
         fields = check_fields(pages, fields, options.ocr, options.second_opinion)

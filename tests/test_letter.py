@@ -19,7 +19,6 @@ from pipeline.extract.generic_letter import (
     SUBJECT_PHRASES,
     is_syllable,
     refine_ocr,
-    remove_colored_ink,
     signature_region,
     snap_phrases,
     split_glued,
@@ -28,6 +27,7 @@ from pipeline.extract.generic_letter import (
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, Page, SourceFile, Word
 from pipeline.ocr import OcrOptions, ocr_page
 from pipeline.read import ReadOptions, read_document
+from pipeline.signature import remove_colored_ink
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
 SERIF_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"

@@ -11,6 +11,9 @@ extraction. A document that carries a QR code (the CCCD) also declares ``qr_payl
 payload from any other decoded text, and ``run_with_qr``, which reads the OCR lines together with
 the payloads found on the document's pages (none when the code could not be read: the fields
 then come from the printed text alone). The reading pipeline decodes QR codes only for such types.
+
+A type that declares no ``refine`` but whose signature block ``pipeline.signature`` knows has that
+block re-read by ``pipeline.read`` (the signer's name under the seal).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ letter: "Nơi nhận:" list on the left, the signer's title ("KT. GIÁM ĐỐC /
 seal, a signature and the printed name in the right column.
 
 The seal and the signature hide the name from the page OCR; ``refine_ocr`` re-reads the signature
-column with the coloured ink removed (the name is printed black) and is meant to run between OCR
-and extraction for letters.
+column with the coloured ink removed (the name is printed black; see ``pipeline.signature``) and is
+meant to run between OCR and extraction for letters.
 
 Repairs of the OCR text of a value:
 * glued words ("côngtácchứng") are split at syllable boundaries (``split_syllables``); a split that
@@ -30,11 +30,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
-
-from pipeline._exec.tesseract import image_to_words
-from pipeline.errors import OcrError
+from pipeline import signature
 from pipeline.extract.base import Extractor
 from pipeline.extract.common import (
     INVALID_PENALTY,
@@ -54,7 +50,7 @@ from pipeline.extract.common import (
     union_box,
 )
 from pipeline.models import Box, FieldValue, OcrPage, OcrResult, Page, Word
-from pipeline.ocr import OcrOptions, clean_word, flatten_background
+from pipeline.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -562,27 +558,6 @@ def _name_run(ln: TextLine, left: float) -> tuple[list[Word], list[_Tok]] | None
 
 
 # ---- re-reading the signature block ----------------------------------------------------------------
-def remove_colored_ink(image: np.ndarray, min_chroma: int = 50) -> np.ndarray:
-    """Grey copy of an RGB image with coloured ink (red seal, blue signature) turned to paper.
-
-    Printed text is black or grey: its channels are close (chroma < ~40 even on yellowed paper);
-    a red seal or a blue pen stroke has one channel far from the others (chroma > ~55). Where black
-    print crosses the seal the pixel is dark and neutral and stays. Chroma is measured relative to
-    the paper's brightness, so a dim photo loses its seal too.
-    """
-    if image.ndim == 2:
-        return image.copy()
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    rgb = image.astype(np.float32)
-    brightest = rgb.max(axis=2)
-    chroma = brightest - rgb.min(axis=2)
-    paper = max(64.0, float(np.percentile(brightest, 90)))  # chroma as on white paper: dim photos too
-    out = grey.copy()
-    # paint with the paper's grey, not white: white rings on a dim page binarise as black outlines
-    out[chroma * (255.0 / paper) >= min_chroma] = int(np.percentile(grey, 90))
-    return out
-
-
 def signature_region(ocr_page: OcrPage) -> Box | None:
     """The signature column of a page in page pixels: right of the "Nơi nhận" list, from the title down."""
     lines = document_lines(OcrResult((ocr_page,)))
@@ -606,122 +581,28 @@ def signature_region(ocr_page: OcrPage) -> Box | None:
     return Box(left, top, ocr_page.width - left, bottom - top)
 
 
+def _signature_block(ocr_page: OcrPage) -> signature.Block | None:
+    region = signature_region(ocr_page)
+    return None if region is None else signature.Block(region)  # letters are printed black
+
+
 def reread_signature(page: Page, ocr_page: OcrPage, options: OcrOptions) -> OcrPage:
     """The page's OCR with the signature column re-read without the seal's and the signature's ink.
 
     Words inside the column are replaced by the re-read ones (boxes in page pixels); lines that
     share a baseline with the "Nơi nhận" list are joined to it as the page OCR does.
     """
-    region = signature_region(ocr_page)
-    if region is None or page.image.ndim != 3:
-        return ocr_page
-    crop = page.image[region.y : region.y + region.h, region.x : region.x + region.w]
-    grey = remove_colored_ink(crop)
-    scale = 1.0
-    if options.min_dpi and page.dpi and page.dpi < options.min_dpi * 0.95:
-        scale = options.min_dpi / page.dpi
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    dpi = page.dpi * scale if page.dpi else None
-    grey = flatten_background(grey, dpi)
-    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    tess = dataclasses.replace(options.tesseract(), psm=6)  # one block of text lines
-    raw = image_to_words(binary, tess, dpi)
-    fresh: dict[tuple[int, int, int], list[Word]] = {}
-    for r in raw:
-        text = clean_word(r.text, r.conf / 100.0)
-        if text is None:
-            continue
-        box = Box(
-            region.x + round(r.left / scale),
-            region.y + round(r.top / scale),
-            max(1, round(r.width / scale)),
-            max(1, round(r.height / scale)),
-        )
-        fresh.setdefault((r.block, r.par, r.line), []).append(
-            Word(text, max(0.0, min(1.0, r.conf / 100.0)), box, line=-1, block=1000 + r.block)
-        )
-    return _merge_region(ocr_page, region, list(fresh.values()))
-
-
-def _inside(w: Word, region: Box) -> bool:
-    cx, cy = w.box.x + w.box.w / 2, w.box.y + w.box.h / 2
-    return region.x <= cx < region.x + region.w and region.y <= cy < region.y + region.h
-
-
-def _extent(ws: Sequence[Word]) -> tuple[int, int]:
-    return min(w.box.y for w in ws), max(w.box.y + w.box.h for w in ws)
-
-
-def _same_row(a: Sequence[Word], b: Sequence[Word], share: float = 0.6) -> bool:
-    (t1, b1), (t2, b2) = _extent(a), _extent(b)
-    height = min(b1 - t1, b2 - t2)
-    return height > 0 and min(b1, b2) - max(t1, t2) >= share * height and abs((t1 + b1) - (t2 + b2)) <= height
-
-
-def _mean_confidence(ws: Sequence[Word]) -> float:
-    return sum(w.confidence for w in ws) / len(ws) if ws else 0.0
-
-
-def _merge_region(ocr_page: OcrPage, region: Box, fresh: list[list[Word]]) -> OcrPage:
-    """``ocr_page`` with the words in ``region`` replaced, row by row, by the surer of the two readings."""
-    kept: dict[int, list[Word]] = {}
-    old: dict[int, list[Word]] = {}
-    for w in ocr_page.words:
-        (old if _inside(w, region) else kept).setdefault(w.line, []).append(w)
-    lines = [kept.get(i, []) for i in sorted(set(kept) | set(old))]
-    index = {i: k for k, i in enumerate(sorted(set(kept) | set(old)))}
-    extra: list[list[Word]] = []
-    used: set[int] = set()
-    for new in fresh:
-        rivals = [i for i, ws in old.items() if _same_row(ws, new, 0.5)]
-        before = [w for i in rivals for w in old[i]]
-        if before and _mean_confidence(before) > _mean_confidence(new):
-            continue  # the page OCR read this row better (the old words are put back below)
-        used.update(rivals)
-        extra.append(new)
-    for i, ws in old.items():
-        if i not in used and _mean_confidence(ws) >= 0.6:  # not seal ink: the re-read missed it
-            lines[index[i]].extend(ws)
-    for new in sorted(extra, key=lambda ws: _extent(ws)[0]):
-        new_left, new_right = min(w.box.x for w in new), max(w.box.x + w.box.w for w in new)
-        target = next(
-            (
-                ws
-                for ws in lines
-                if ws and _same_row(ws, new) and all(w.box.x + w.box.w <= new_left or w.box.x >= new_right for w in ws)
-            ),
-            None,
-        )
-        if target is not None:
-            target.extend(new)
-            continue
-        middle = sum(_extent(new)) / 2
-        at = next((k for k, ws in enumerate(lines) if ws and sum(_extent(ws)) / 2 > middle), len(lines))
-        lines.insert(at, list(new))
-    rows = [sorted(ws, key=lambda w: w.box.x) for ws in lines if ws]
-    words = [dataclasses.replace(w, line=i) for i, ws in enumerate(rows) for w in ws]
-    texts = tuple(" ".join(w.text for w in ws) for ws in rows)
-    return OcrPage(ocr_page.index, ocr_page.width, ocr_page.height, tuple(words), texts)
+    block = _signature_block(ocr_page)
+    return ocr_page if block is None else signature.reread(page, ocr_page, block, options)
 
 
 def refine_ocr(pages: Sequence[Page], ocr: OcrResult, options: OcrOptions) -> OcrResult:
-    """A letter's OCR with the signature column re-read (see ``reread_signature``).
+    """A letter's OCR with the signature column re-read (see ``pipeline.signature``).
 
     The block is looked for from the last page back (an annex may follow the signature). To run
     after classification for ``generic_letter`` and before extraction; ~0.3 s a letter.
     """
-    if not pages or len(pages) != len(ocr.pages):
-        return ocr
-    for k in reversed(range(len(pages))):
-        if signature_region(ocr.pages[k]) is None:
-            continue
-        try:
-            page = reread_signature(pages[k], ocr.pages[k], options)
-        except OcrError as e:  # a failed re-read (tesseract crashed or timed out) keeps the page OCR
-            log.warning("signature block re-read failed: %s", e.detail)
-            return ocr
-        return dataclasses.replace(ocr, pages=(*ocr.pages[:k], page, *ocr.pages[k + 1 :]))
-    return ocr
+    return signature.refine_ocr(pages, ocr, options, _signature_block)
 
 
 EXTRACTOR = Extractor(
