@@ -277,6 +277,11 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
         f"\nConfidence (review threshold {threshold:.2f}): {cal.wrong_flagged:.1%} of the {cal.wrong} wrong fields "
         f"are flagged, {cal.right_flagged:.1%} of the {cal.right} right fields are flagged"
     )
+    sweep = [calibrate(fields, t) for t in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)]
+    lines.append(
+        "  other thresholds (wrong flagged / right flagged): "
+        + ", ".join(f"{c.threshold:.2f}: {c.wrong_flagged:.0%} / {c.right_flagged:.0%}" for c in sweep)
+    )
     wrong = [f for f in fields if not f.correct]
     if wrong:
         lines.append("\nWrong fields (confidence, read → truth):")
