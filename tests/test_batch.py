@@ -32,8 +32,8 @@ from workers.batch_source import ArchiveLimits, open_source
 from workers.context import Services
 from workers.queues import BATCH_QUEUE, SIGN_QUEUE, enqueue_issue_intake
 
-GOOD = "dev_0025"  # ID card, every confidence above the review threshold
-DOUBTFUL = "dev_0014"  # low-res ID card with fields below the threshold: waits for review
+GOOD = "dev_0004"  # ID card, every confidence above the review threshold
+DOUBTFUL = "dev_0032"  # ID card whose place of origin the two OCR models read differently: waits for review
 
 
 @dataclass

@@ -41,7 +41,7 @@ from workers.queues import enqueue_process_intake
 pytestmark = pytest.mark.slow
 
 BUCKET = "ecopy-faults"
-GOOD_FAST = "dev_0025"  # an ID card whose fields all pass the review threshold: issued automatically
+GOOD_FAST = "dev_0004"  # an ID card whose fields all pass the review threshold: issued automatically
 GOOD_PAGE = "dev_0028"  # a diploma photo, also issued automatically
 BATCH_ID_RE = re.compile(r"LO-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 FINISH_TIMEOUT = 600.0
