@@ -213,7 +213,7 @@ def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, rep
             redis=redis,
             office=office,
             doc_type=doc_type,
-            limits=wiring.read_options(s).limits,
+            limits=wiring.load_limits(s),
             on_document=shown,
         )
     if sys.stderr.isatty():

@@ -443,7 +443,7 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
                     redis=redis,
                     office=bs.office,
                     doc_type=None,
-                    limits=wiring.read_options(bs).limits,
+                    limits=wiring.load_limits(bs),
                 )
             submit_seconds = time.monotonic() - t0
             batch_id = result.batch.id

@@ -94,6 +94,16 @@ def load_signing_key(s: Settings) -> SigningKey:
 DEFAULT_CHECK_TESSDATA = Path(sys.prefix) / "share" / "ecopy" / "tessdata" / "best_int"
 
 
+def load_limits(s: Settings) -> LoadLimits:
+    """What a file may be: also checked where documents are only recorded (``ecopy batch``), not read."""
+    return LoadLimits(
+        max_bytes=s.max_upload_bytes,
+        max_pixels=s.max_pixels,
+        max_pages=s.max_pages,
+        max_total_pixels=s.max_total_pixels,
+    )
+
+
 def read_options(s: Settings) -> ReadOptions:
     """How documents are read; an incomplete OCR model folder is refused here, at start-up."""
     if s.tessdata_dir:
@@ -104,12 +114,7 @@ def read_options(s: Settings) -> ReadOptions:
         check_tessdata(folder, s.ocr_lang)
         second = SecondOpinion(tessdata_dir=str(folder), lang=s.ocr_lang)
     return ReadOptions(
-        limits=LoadLimits(
-            max_bytes=s.max_upload_bytes,
-            max_pixels=s.max_pixels,
-            max_pages=s.max_pages,
-            max_total_pixels=s.max_total_pixels,
-        ),
+        limits=load_limits(s),
         ocr=OcrOptions(lang=s.ocr_lang, tessdata_dir=str(s.tessdata_dir) if s.tessdata_dir else None),
         second_opinion=second,
     )
