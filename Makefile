@@ -12,8 +12,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages: OCR (Vietnamese), PDF tools, Redis, fonts with Vietnamese glyphs, zbar (QR).
 APT_RUN  := tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript redis-server \
             fonts-noto-core fonts-dejavu-core libzbar0 ca-certificates
-# Extra for tests: NSS tools for poppler's pdfsig trust store, compose to validate docker-compose.yml.
-APT_TEST := libnss3-tools docker-compose
+# Extra for tests: NSS tools for poppler's pdfsig trust store, compose to validate docker-compose.yml,
+# Chromium for the Playwright browser tests (Playwright never downloads a browser here).
+APT_TEST := libnss3-tools docker-compose chromium
 
 export OMP_THREAD_LIMIT := 1
 

@@ -1,4 +1,9 @@
-"""The FastAPI application. Built by ``create_app(state)``; no settings are read here."""
+"""The FastAPI application. Built by ``create_app(state)``; no settings are read here.
+
+Routes: ``api.routes`` (JSON API under /api/v1), ``api.web`` (pages for clerks, signers and
+verifiers). Both answer errors the same way: JSON ``{"code", "message"}`` to API callers, a page
+with the Vietnamese message (or the sign-in page) to people.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,21 @@ import contextlib
 import json
 import logging
 import threading
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from redis import Redis
-from redis.exceptions import RedisError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import pages
-from api.verification import verdict_to_dict, verify_file, verify_id
-from pipeline.errors import EcopyError, InputError, TooLargeError, UnknownDocumentTypeError
-from pipeline.load import LoadLimits, check_file
-from pipeline.models import DOC_TYPES, SourceFile
+from api import web
+from api.routes import register_api
+from api.state import AppState, AuthRequiredError, RateLimitedError, StateDep
+from pipeline.errors import EcopyError, InputError, TooLargeError
 from storage.errors import StorageError
-from storage.objectstore import ObjectStore
-from storage.registry import Registry
-from workers.intakes import store_originals
-from workers.queues import enqueue_issue_intake, enqueue_process_intake
 
 log = logging.getLogger(__name__)
 
@@ -38,34 +35,41 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class QueueUnavailableError(EcopyError):
-    code = "queue.unavailable"
-    retryable = True
-    http_status = 503
-    default_message = "Hàng đợi xử lý tạm thời không hoạt động. Hồ sơ chưa được nhận; vui lòng gửi lại sau ít phút."
+class RequestInvalidError(InputError):
+    code = "request.invalid"
+    default_message = "Yêu cầu thiếu hoặc sai thông tin. Kiểm tra lại các trường đã gửi."
 
 
-class IntakeNotFoundError(EcopyError):
-    code = "intake.not_found"
-    http_status = 404
-    default_message = "Không tìm thấy hồ sơ này. Kiểm tra lại mã hồ sơ."
+class HttpError(EcopyError):
+    code = "http.error"
 
 
-class IntakeNotReadyError(EcopyError):
-    code = "intake.not_ready"
-    http_status = 409
-    default_message = "Hồ sơ chưa sẵn sàng để ký (đang đọc, bị lỗi hoặc đã cấp bản sao)."
+HTTP_MESSAGES = {
+    404: "Không có trang hoặc địa chỉ này. Kiểm tra lại đường dẫn.",
+    405: "Thao tác này không dùng được ở địa chỉ này.",
+}
 
 
-@dataclass
-class AppState:
-    registry: Registry
-    store: ObjectStore
-    redis: Redis
-    trust_roots: Sequence[bytes]
-    max_upload_bytes: int = 50 * 1024 * 1024
-    office: str = ""
-    reconcile_seconds: float | None = None  # re-queue counter intakes whose job was lost; None: off
+def _wants_page(request: Request) -> bool:
+    """A person's browser on a page route (not the API): answer with a page, not JSON."""
+    path = request.url.path
+    return not path.startswith("/api/") and path != "/healthz" and "text/html" in request.headers.get("accept", "")
+
+
+def _error_response(
+    request: Request, err: EcopyError | StorageError, headers: Mapping[str, str] | None = None
+) -> Response:
+    headers = dict(headers or {})
+    if isinstance(err, RateLimitedError):
+        headers["Retry-After"] = str(err.retry_after)
+    if _wants_page(request):
+        if isinstance(err, AuthRequiredError):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        page = web.error_page(request, err)
+        page.headers.update(headers)
+        return page
+    return JSONResponse(err.to_dict(), status_code=err.http_status, headers=headers)
 
 
 class CounterReconciler(threading.Thread):
@@ -144,28 +148,6 @@ async def _send_json(send: Send, err: EcopyError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _store_and_enqueue(st: AppState, intake_id: str, uploads: list[SourceFile], doc_type: str | None) -> None:
-    keys = store_originals(st.store, intake_id, uploads)
-    names = [u.name for u in uploads]
-    st.registry.create_intake(
-        intake_id, office=st.office, file_keys=keys, file_names=names, doc_type_hint=doc_type, status="queued"
-    )
-    try:
-        enqueue_process_intake(st.redis, intake_id)
-    except RedisError as e:
-        err = QueueUnavailableError(detail=f"{type(e).__name__}: {e}")
-        st.registry.update_intake(intake_id, status="failed", error_code=err.code, error_message=err.message)
-        raise err from e
-
-
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.ecopy
-    return state
-
-
-StateDep = Annotated[AppState, Depends(get_state)]
-
-
 def create_app(state: AppState) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -188,21 +170,27 @@ def create_app(state: AppState) -> FastAPI:
     app.state.ecopy = state
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        err = InputError("Yêu cầu thiếu hoặc sai thông tin. Kiểm tra lại các trường đã gửi.")
-        body = err.to_dict() | {"code": "request.invalid", "detail": jsonable_encoder(exc.errors())}
-        return JSONResponse(body, status_code=422)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        err = RequestInvalidError(detail=json.dumps(jsonable_encoder(exc.errors()), ensure_ascii=False)[:2000])
+        return _error_response(request, err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        err = HttpError(HTTP_MESSAGES.get(exc.status_code), detail=str(exc.detail))
+        err.http_status, err.code = exc.status_code, f"http.{exc.status_code}"
+        return _error_response(request, err, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         err = EcopyError()
-        return JSONResponse(err.to_dict() | {"code": "internal"}, status_code=500)
+        err.code = "internal"
+        return _error_response(request, err)
 
-    async def coded_error(request: Request, exc: Exception) -> JSONResponse:
+    async def coded_error(request: Request, exc: Exception) -> Response:
         """EcopyError and StorageError share one shape: code, message, retryable, http_status."""
         assert isinstance(exc, EcopyError | StorageError)
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        return _error_response(request, exc)
 
     app.add_exception_handler(EcopyError, coded_error)
     app.add_exception_handler(StorageError, coded_error)
@@ -223,92 +211,9 @@ def create_app(state: AppState) -> FastAPI:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
 
-    # ---- verification (public) ---------------------------------------------------------------
-    @app.post("/api/v1/verify")
-    async def api_verify(st: StateDep, request: Request) -> JSONResponse:
-        """Upload the PDF (multipart field ``file``) or send JSON ``{"ecopy_id": "..."}``."""
-        ctype = request.headers.get("content-type", "")
-        if ctype.startswith("application/json"):
-            try:
-                body = await request.json()
-            except ValueError as e:
-                raise InputError("Nội dung JSON không hợp lệ.", detail=str(e)) from e
-            ecopy_id = body.get("ecopy_id") if isinstance(body, dict) else None
-            if not isinstance(ecopy_id, str):
-                raise InputError("Thiếu mã bản sao (ecopy_id).")
-            verdict = await run_in_threadpool(verify_id, ecopy_id, st.registry)
-            return JSONResponse(verdict_to_dict(verdict))
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InputError("Hãy gửi tệp PDF trong trường 'file' hoặc JSON {\"ecopy_id\": …}.")
-        data = await upload.read()
-        verdict = await run_in_threadpool(verify_file, data, st.registry, st.trust_roots)
-        return JSONResponse(verdict_to_dict(verdict))
-
-    @app.get("/v", response_class=HTMLResponse)
-    def verify_form(id: str | None = None) -> Any:
-        if id:
-            return RedirectResponse(f"/v/{id.strip()}", status_code=303)
-        return HTMLResponse(pages.layout("Kiểm tra bản sao", pages.lookup_forms()))
-
-    @app.post("/v", response_class=HTMLResponse)
-    async def verify_upload_page(st: StateDep, file: Annotated[UploadFile, File()]) -> HTMLResponse:
-        data = await file.read()
-        verdict = await run_in_threadpool(verify_file, data, st.registry, st.trust_roots)
-        return HTMLResponse(pages.verdict_page(verdict))
-
-    @app.get("/v/{ecopy_id}", response_class=HTMLResponse)
-    def verify_page(st: StateDep, ecopy_id: str) -> HTMLResponse:
-        return HTMLResponse(pages.verdict_page(verify_id(ecopy_id, st.registry), queried=ecopy_id))
-
-    # ---- intake (counter) ---------------------------------------------------------------------
-    @app.post("/api/v1/intakes", status_code=202)
-    async def create_intake(
-        st: StateDep, files: Annotated[list[UploadFile], File()], doc_type: Annotated[str | None, Form()] = None
-    ) -> dict[str, str]:
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(DOC_TYPES)}")
-        limits = LoadLimits(max_bytes=st.max_upload_bytes)
-        uploads = []
-        for i, f in enumerate(files):
-            upload = SourceFile(f.filename or f"file-{i + 1}", await f.read())
-            check_file(upload, limits)  # refuse an empty or unsupported file now, before storing any
-            uploads.append(upload)
-        intake_id = uuid.uuid4().hex
-        await run_in_threadpool(_store_and_enqueue, st, intake_id, uploads, doc_type)
-        return {"id": intake_id, "status": "queued"}
-
-    @app.get("/api/v1/intakes/{intake_id}")
-    def get_intake(st: StateDep, intake_id: str) -> dict[str, Any]:
-        intake = st.registry.get_intake(intake_id)
-        if intake is None:
-            raise IntakeNotFoundError(detail=intake_id)
-        return {
-            "id": intake.id,
-            "status": intake.status,
-            "doc_type": intake.doc_type,
-            "fields": intake.fields,
-            "text": intake.text,
-            "ecopy_id": intake.ecopy_id,
-            "pages": intake.page_count,
-            "min_confidence": intake.min_confidence,
-            "needs_review": intake.needs_review,
-            "batch_id": intake.batch_id,
-            "error": ({"code": intake.error_code, "message": intake.error_message} if intake.error_code else None),
-            "created_at": intake.created_at.isoformat(),
-            "updated_at": intake.updated_at.isoformat(),
-        }
-
-    @app.post("/api/v1/intakes/{intake_id}/issue", status_code=202)
-    def issue_intake(st: StateDep, intake_id: str) -> dict[str, str]:
-        intake = st.registry.get_intake(intake_id)
-        if intake is None:
-            raise IntakeNotFoundError(detail=intake_id)
-        if intake.status not in ("ready", "review", "signing"):  # review: a batch document a person checked
-            raise IntakeNotReadyError(detail=f"status {intake.status}")
-        enqueue_issue_intake(st.redis, intake_id)
-        return {"id": intake_id, "status": "signing"}
+    register_api(app)
+    app.include_router(web.router)
+    web.mount_static(app)
 
     app.add_middleware(BodyLimit, limit=state.max_upload_bytes)
     return app

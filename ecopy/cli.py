@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import hashlib
 import json
 import logging
 import sys
@@ -12,11 +14,13 @@ from pathlib import Path
 from ecopy.settings import Settings, load_settings
 from pipeline.errors import EcopyError, InputError
 from pipeline.models import DOC_TYPE_LABELS_VI, DOC_TYPES, REVIEW_THRESHOLD, SourceFile
+from storage.access import LookupRecord
 from storage.errors import StorageError
 
 log = logging.getLogger("ecopy")
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+EXIT_USAGE = 64  # bad arguments (sysexits EX_USAGE)
 VERDICT_EXIT = {"valid": 0, "revoked": 3, "altered": 4, "unknown": 5}
 
 
@@ -102,17 +106,35 @@ def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
     registry = wiring.build_registry(s)
     target = Path(args.target)
     if target.is_file():
-        verdict = verify_file(target.read_bytes(), registry, wiring.trust_roots(s))
+        data = target.read_bytes()
+        verdict = verify_file(data, registry, wiring.trust_roots(s))
+        digest: str | None = hashlib.sha256(data).hexdigest()
     else:
-        verdict = verify_id(args.target, registry)
+        verdict, digest = verify_id(args.target, registry), None
+    # every lookup is in the audit log, this one too: by whom on this machine, never the content
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        who = "unknown"
+    registry.add_lookup(
+        LookupRecord(
+            actor=f"cli:{who}",
+            channel="cli-file" if digest else "cli-id",
+            ecopy_id=verdict.ecopy_id,
+            file_sha256=digest,
+            verdict=verdict.status,
+        )
+    )
     if args.json:
         print(json.dumps(verdict_to_dict(verdict), ensure_ascii=False, indent=2))
     else:
-        from api.pages import VERDICT_LABELS
+        from api.i18n import verdict_explanation, verdict_label
 
-        label, explanation, _ = VERDICT_LABELS[verdict.status]
-        print(f"{label} ({verdict.status})" + (f" — {verdict.ecopy_id}" if verdict.ecopy_id else ""))
-        print(f"  {explanation}")
+        print(
+            f"{verdict_label('vi', verdict.status)} ({verdict.status})"
+            + (f" — {verdict.ecopy_id}" if verdict.ecopy_id else "")
+        )
+        print(f"  {verdict_explanation('vi', verdict.status)}")
         for r in verdict.reasons:
             print(f"  - {r}")
     return VERDICT_EXIT[verdict.status]
@@ -124,7 +146,13 @@ def cmd_serve(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import wiring
 
     app = wiring.build_app(s)
-    uvicorn.run(app, host=args.host or s.host, port=args.port or s.port, log_level=s.log_level.lower())
+    uvicorn.run(
+        app,
+        host=args.host or s.host,
+        port=args.port or s.port,
+        log_level=s.log_level.lower(),
+        forwarded_allow_ips=s.forwarded_allow_ips,  # whose X-Forwarded-For is believed (rate limits, audit)
+    )
     return EXIT_OK
 
 
@@ -194,6 +222,50 @@ def cmd_eval(s: Settings, args: argparse.Namespace) -> int:
     return evaluate.run(Path(args.corpus), Path(args.results), wiring.read_options(s), jobs=args.jobs, quiet=args.quiet)
 
 
+def cmd_admin(s: Settings, args: argparse.Namespace) -> int:
+    """Credentials are printed once, here; the registry keeps only their hashes."""
+    from api.auth import new_api_key, new_user
+    from ecopy import wiring
+
+    registry = wiring.build_registry(s)
+    office = (args.office or "").strip() if hasattr(args, "office") else ""
+    if getattr(args, "role", None) == "verifier" and not office:
+        print('Lỗi: khóa của cơ quan tiếp nhận (verifier) cần --office "tên cơ quan".', file=sys.stderr)
+        return EXIT_USAGE
+    office = office or s.office
+    try:
+        if args.admin_command == "create-user":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else ""
+            user, password = new_user(
+                registry,
+                username=args.username,
+                role=args.role,
+                office=office,
+                display_name=args.name or "",
+                password=password,
+            )
+            print(f"Đã tạo người dùng {user.username} — vai trò {user.role}, cơ quan: {user.office}")
+            if not args.password_stdin:
+                print("Mật khẩu (chỉ hiện một lần, hãy giao tận tay và yêu cầu giữ kín):")
+                print(password)
+        elif args.admin_command == "create-key":
+            key, secret = new_api_key(registry, role=args.role, office=office, label=args.label or "")
+            print(f"Đã tạo khóa API {key.id} — vai trò {key.role}, cơ quan: {key.office}", file=sys.stderr)
+            print(
+                "Khóa (chỉ hiện một lần; gửi trong tiêu đề 'Authorization: Bearer …' hoặc dùng để đăng nhập):",
+                file=sys.stderr,
+            )
+            print(secret)
+        elif args.admin_command == "revoke-key":
+            done = registry.revoke_api_key(args.key_id)
+            print(f"Đã thu hồi khóa {args.key_id}." if done else f"Không có khóa đang dùng với mã {args.key_id}.")
+            return EXIT_OK if done else EXIT_USAGE
+    except ValueError as e:
+        print(f"Lỗi: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def cmd_bench(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import bench
 
@@ -261,6 +333,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--jobs", type=int, default=None, help="processes (default: one per CPU)")
     sp.add_argument("--quiet", action="store_true", help="no per-document progress lines")
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("admin", help="users and API keys: create-user, create-key, revoke-key")
+    admin = sp.add_subparsers(dest="admin_command", required=True)
+    roles = ("clerk", "signer", "verifier", "admin")
+    ap = admin.add_parser("create-user", help="a person who signs in on the web pages; prints the password once")
+    ap.add_argument("username")
+    ap.add_argument("--role", required=True, choices=roles)
+    ap.add_argument("--office", help="office (clerk, signer, admin; default ECOPY_OFFICE) or agency (verifier)")
+    ap.add_argument("--name", help="full name as shown on the pages")
+    ap.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead")
+    ap.set_defaults(func=cmd_admin)
+    ap = admin.add_parser("create-key", help="an API key for a program (or to sign in); prints it once")
+    ap.add_argument("--role", required=True, choices=roles)
+    ap.add_argument("--office", help="office (clerk, signer, admin; default ECOPY_OFFICE) or agency (verifier)")
+    ap.add_argument("--label", help="what the key is for, e.g. 'Quầy 2' or 'Trường ĐH Bách khoa - phòng đào tạo'")
+    ap.set_defaults(func=cmd_admin)
+    ap = admin.add_parser("revoke-key", help="stop an API key from working")
+    ap.add_argument("key_id", help="the part after ek_ and before the second _")
+    ap.set_defaults(func=cmd_admin)
 
     sp = sub.add_parser(
         "bench", help="pages/min: pipeline vs bare tesseract; batch on 1 and 2 workers (scaling, peak RSS)"

@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     archive_max_total_bytes: int = 20 * 1024**3
     archive_max_ratio: float = 100.0
 
+    # Web and API access (issue 5): sessions and rate limits against ID guessing.
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="reverse proxies whose X-Forwarded-For gives the caller's address (comma-separated)"
+    )
+    session_hours: float = Field(10.0, description="a web sign-in lasts this long (a counter shift)")
+    rate_public_lookups_per_minute: int = Field(30, description="public verifications per minute and address")
+    rate_public_misses_per_10min: int = Field(10, description="unknown e-copy IDs per 10 minutes and address")
+    rate_agency_lookups_per_minute: int = Field(600, description="per minute and agency credential")
+    rate_logins_per_10min: int = Field(10, description="failed sign-ins per 10 minutes and address + name")
+    approve_wait_seconds: float = Field(8.0, description="an approval waits this long for the signer worker")
+
     log_level: str = "INFO"
 
     @field_validator(

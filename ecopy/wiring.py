@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from api.state import AppState, RateLimits
 from ecopy.settings import Settings
 from pipeline._exec.tesseract import check_tessdata
 from pipeline.load import LoadLimits
@@ -178,8 +179,17 @@ def object_location(store: ObjectStore, key: str) -> str:
 COUNTER_RECONCILE_SECONDS = 30.0
 
 
+def rate_limits(s: Settings) -> RateLimits:
+    return RateLimits(
+        public_lookups=s.rate_public_lookups_per_minute,
+        public_misses=s.rate_public_misses_per_10min,
+        agency_lookups=s.rate_agency_lookups_per_minute,
+        logins=s.rate_logins_per_10min,
+    )
+
+
 def build_app(s: Settings) -> FastAPI:
-    from api.app import AppState, create_app
+    from api.app import create_app
     from workers.queues import connect
 
     ensure_dev_pki(s)
@@ -191,6 +201,11 @@ def build_app(s: Settings) -> FastAPI:
         max_upload_bytes=s.max_upload_bytes,
         office=s.office,
         reconcile_seconds=COUNTER_RECONCILE_SECONDS,
+        public_url=s.public_url,
+        rate_limits=rate_limits(s),
+        session_hours=s.session_hours,
+        secure_cookies=s.public_url.startswith("https://"),
+        approve_wait_seconds=s.approve_wait_seconds,
     )
     return create_app(state)
 

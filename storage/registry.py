@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
 from sqlalchemy.pool import StaticPool
 
+from storage.access import AccessMixin, build_tables
 from storage.errors import (
     DuplicateError,
     InvalidStateError,
@@ -105,6 +106,12 @@ class IntakeRecord:
     min_confidence: float | None = None  # lowest of the document type's and the fields' confidences
     needs_review: bool | None = None  # some confidence below the review threshold
     finished_at: dt.datetime | None = None  # when it reached issued / review / failed
+    owner_id: str | None = None  # the citizen's personal ID number, as the clerk typed it
+    created_by: str | None = None  # actor: user:NAME / key:ID (None for batches and old rows)
+    submitted_by: str | None = None
+    submitted_at: dt.datetime | None = None
+    approved_by: str | None = None  # the signer who approved it; a counter intake is signed only then
+    review_note: str | None = None  # the signer's reason for sending it back
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +147,8 @@ class BatchProgress:
 
 # Statuses after which no worker will touch an intake again by itself.
 FINISHED_STATUSES = frozenset({"issued", "failed", "review"})
+# Read, and waiting for a clerk (ready, rejected) or a signer (submitted): no job is owed.
+WAITING_FOR_PEOPLE = frozenset({"ready", "submitted", "rejected"})
 
 
 # ---- schema (the migrations create it; these objects are for queries) ----------------------
@@ -212,6 +221,12 @@ intakes = sa.Table(
     sa.Column("min_confidence", sa.Float, nullable=True),
     sa.Column("needs_review", sa.Boolean, nullable=True),
     sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("owner_id", sa.String(32), nullable=True),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("submitted_by", sa.String(64), nullable=True),
+    sa.Column("submitted_at", UTCDateTime(), nullable=True),
+    sa.Column("approved_by", sa.String(64), nullable=True),
+    sa.Column("review_note", sa.Text, nullable=True),
     sa.Index("ix_intakes_status_created_at", "status", "created_at"),
     sa.Index("ix_intakes_batch_id_status", "batch_id", "status"),
 )
@@ -229,6 +244,8 @@ batches = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+build_tables(metadata, UTCDateTime, JSONType)
 
 certificate_sequences = sa.Table(
     "certificate_sequences",
@@ -254,6 +271,11 @@ _INTAKE_UPDATABLE = frozenset(
         "page_count",
         "min_confidence",
         "needs_review",
+        "owner_id",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "review_note",
     }
 )
 
@@ -296,8 +318,10 @@ def _create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
-class Registry:
+class Registry(AccessMixin):
     """All reads and writes of the registry. Safe to share between threads."""
+
+    _tables = metadata
 
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
@@ -534,6 +558,8 @@ class Registry:
         status: str = "received",
         batch_id: str | None = None,
         source_ref: str | None = None,
+        owner_id: str | None = None,
+        created_by: str | None = None,
     ) -> IntakeRecord:
         """Record a new intake. Creating the same intake (same files) again returns the stored one."""
         if len(file_keys) != len(file_names):
@@ -556,6 +582,8 @@ class Registry:
             "updated_at": now,
             "batch_id": batch_id,
             "source_ref": source_ref,
+            "owner_id": owner_id,
+            "created_by": created_by,
         }
         try:
             self._tx("create intake", lambda c: c.execute(intakes.insert().values(**row)))
@@ -601,6 +629,20 @@ class Registry:
         log.debug("intake %s updated: %s", id, ", ".join(sorted(changes)))
         return self._require_intake(id)
 
+    def transition_intake(self, id: str, from_statuses: Collection[str], **changes: Any) -> IntakeRecord | None:
+        """``update_intake`` only if the intake is in one of ``from_statuses``, in one conditional
+        UPDATE: of two signers approving the same intake at once, one wins. None: it was not."""
+        unknown = set(changes) - _INTAKE_UPDATABLE
+        if unknown:
+            raise TypeError(f"transition_intake() got unknown fields: {', '.join(sorted(unknown))}")
+        values = {k: copy.deepcopy(v) for k, v in changes.items()}
+        values["updated_at"] = utcnow()
+        if "status" in changes:
+            values["finished_at"] = values["updated_at"] if changes["status"] in FINISHED_STATUSES else None
+        query = intakes.update().where(intakes.c.id == id, intakes.c.status.in_(list(from_statuses))).values(**values)
+        changed = self._tx("change intake", lambda c: c.execute(query).rowcount)
+        return self._require_intake(id) if changed else None
+
     def reserve_ecopy_id(self, id: str, candidate: str) -> str:
         """The intake's e-copy ID: ``candidate`` if it had none yet, else the one reserved first.
 
@@ -621,12 +663,22 @@ class Registry:
         return str(reserved)
 
     def list_intakes(
-        self, *, status: str | None = None, office: str | None = None, limit: int = 100
+        self,
+        *,
+        status: str | Collection[str] | None = None,
+        office: str | None = None,
+        limit: int = 100,
+        counter_only: bool = False,
     ) -> list[IntakeRecord]:
-        """Newest first; for review queues and batch reports."""
-        query = sa.select(intakes).order_by(intakes.c.created_at.desc(), intakes.c.id).limit(limit)
-        if status is not None:
+        """Newest first, without OCR text; for the counter, the signer's queue and batch reports."""
+        columns = [c for c in intakes.c if c.name != "text"]
+        query = sa.select(*columns).order_by(intakes.c.created_at.desc(), intakes.c.id).limit(limit)
+        if isinstance(status, str):
             query = query.where(intakes.c.status == status)
+        elif status is not None:
+            query = query.where(intakes.c.status.in_(list(status)))
+        if counter_only:
+            query = query.where(intakes.c.batch_id.is_(None))
         if office is not None:
             query = query.where(intakes.c.office == office)
         rows = self._tx("list intakes", lambda c: c.execute(query).mappings().all())
@@ -681,7 +733,7 @@ class Registry:
             sa.select(*columns)
             .where(
                 ic.batch_id.is_(None),
-                ic.status.not_in(sorted(FINISHED_STATUSES | {"ready"})),
+                ic.status.not_in(sorted(FINISHED_STATUSES | WAITING_FOR_PEOPLE)),
                 ic.updated_at < _aware_utc(updated_before, "updated_before"),
             )
             .order_by(ic.updated_at)
@@ -790,6 +842,12 @@ def _intake_from_row(row: RowMapping) -> IntakeRecord:
         min_confidence=row["min_confidence"],
         needs_review=row["needs_review"],
         finished_at=row["finished_at"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        submitted_by=row["submitted_by"],
+        submitted_at=row["submitted_at"],
+        approved_by=row["approved_by"],
+        review_note=row["review_note"],
     )
 
 
@@ -817,6 +875,7 @@ def _batch_from_row(row: RowMapping) -> BatchRecord:
 __all__ = [
     "ECOPY_STATUSES",
     "FINISHED_STATUSES",
+    "WAITING_FOR_PEOPLE",
     "BatchProgress",
     "BatchRecord",
     "EcopyRecord",

@@ -19,7 +19,9 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 
-from api.app import AppState, create_app
+from api.app import create_app
+from api.auth import new_api_key
+from api.state import AppState
 from ecopy import wiring
 from ecopy.settings import Settings
 from storage.objectstore import S3Store
@@ -58,16 +60,29 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Ite
             trust_roots=services.trust_roots,
             max_upload_bytes=20 * 1024 * 1024,
             office=settings.office,
+            approve_wait_seconds=0,  # the tests drain the sign queue themselves
         )
     )
-    with TestClient(app) as client:
-        yield {"client": client, "services": services, "conn": conn, "s3": s3}
+    clerk = new_api_key(services.registry, role="clerk", office=settings.office)[1]
+    signer = new_api_key(services.registry, role="signer", office=settings.office)[1]
+    with TestClient(app, headers={"Authorization": f"Bearer {clerk}"}) as client:
+        yield {"client": client, "services": services, "conn": conn, "s3": s3, "signer": signer}
 
 
 def drain(conn: Redis, queue: str, *, fork: bool = True) -> None:
     """A real RQ worker (forking a work-horse per job, as in production) until the queue is empty."""
     cls = Worker if fork else SimpleWorker
     cls([Queue(queue, connection=conn)], connection=conn).work(burst=True)
+
+
+def send_to_signer(stack: dict, intake_id: str) -> dict:
+    """The clerk submits the read intake, the signer approves it: its signing job is queued."""
+    client = stack["client"]
+    r = client.post(f"/api/v1/intakes/{intake_id}/submit")
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/intakes/{intake_id}/approve", headers={"Authorization": f"Bearer {stack['signer']}"})
+    assert r.status_code == 202 and r.json()["ecopy_id"], r.text
+    return r.json()
 
 
 def upload(client: TestClient, path: Path, **form: str) -> dict:
@@ -90,11 +105,12 @@ def test_intake_to_verified_copy(stack: dict) -> None:
     assert intake["status"] == "ready", intake
     assert intake["doc_type"] == "cccd_front" and len(intake["fields"]["id_number"]["value"]) == 12
 
-    assert client.post(f"/api/v1/intakes/{intake_id}/issue").status_code == 202
+    approved = send_to_signer(stack, intake_id)
     drain(conn, SIGN_QUEUE)
     intake = client.get(f"/api/v1/intakes/{intake_id}").json()
     assert intake["status"] == "issued", intake
     ecopy_id = intake["ecopy_id"]
+    assert ecopy_id == approved["ecopy_id"]  # the ID the signer was shown at approval
 
     record = services.registry.get_ecopy(ecopy_id)
     pdf = services.store.get(record.object_key)
@@ -131,8 +147,8 @@ def test_a_corrupt_scan_fails_with_reason_and_the_queue_carries_on(stack: dict, 
     assert bad["status"] == "failed" and bad["error"]["code"] == "input.corrupt"
     assert "quét lại" in bad["error"]["message"]
     assert client.get(f"/api/v1/intakes/{good_id}").json()["status"] == "ready"
-    r = client.post(f"/api/v1/intakes/{bad_id}/issue")
-    assert r.status_code == 409 and r.json()["code"] == "intake.not_ready"
+    r = client.post(f"/api/v1/intakes/{bad_id}/submit")
+    assert r.status_code == 409 and r.json()["code"] == "intake.wrong_state"
 
 
 def test_intake_refuses_bad_files_up_front(stack: dict) -> None:
@@ -187,7 +203,7 @@ def test_the_ecopy_worker_command_processes_what_serve_enqueued(stack: dict, tmp
     worker = [sys.executable, "-m", "ecopy.cli", "worker", "--burst"]
     subprocess.run([*worker, "--queues", "intake"], env=env, check=True, timeout=300)
     assert client.get(f"/api/v1/intakes/{intake_id}").json()["status"] == "ready"
-    client.post(f"/api/v1/intakes/{intake_id}/issue")
+    send_to_signer(stack, intake_id)
     subprocess.run([*worker, "--queues", "sign"], env=env, check=True, timeout=300)
     intake = client.get(f"/api/v1/intakes/{intake_id}").json()
     assert intake["status"] == "issued"
@@ -211,7 +227,7 @@ def test_an_unreachable_time_stamp_server_means_retrying_then_one_copy(stack: di
         dead_port = s.getsockname()[1]
     dead_tsa = dataclasses.replace(services.sign_options, timestamp_url=f"http://127.0.0.1:{dead_port}/tsa")
     context.configure(dataclasses.replace(services, sign_options=dead_tsa))
-    client.post(f"/api/v1/intakes/{intake_id}/issue")
+    send_to_signer(stack, intake_id)
     drain(conn, SIGN_QUEUE)
     intake = client.get(f"/api/v1/intakes/{intake_id}").json()
     assert intake["status"] == "retrying" and intake["error"]["code"] == "sign.timestamp_unavailable"
@@ -234,6 +250,7 @@ def test_two_signer_runs_of_one_intake_issue_one_copy(stack: dict) -> None:
     files, _ = corpus_doc("dev_0004")
     intake_id = upload(client, files[0], doc_type="cccd_front")["id"]
     drain(conn, INTAKE_QUEUE)
+    send_to_signer(stack, intake_id)  # queues the job once
     enqueue_issue_intake(conn, intake_id)
     enqueue_issue_intake(conn, intake_id)
     assert Queue(SIGN_QUEUE, connection=conn).count == 1
@@ -305,7 +322,7 @@ def test_queue_down_means_503_and_the_intake_says_so(stack: dict) -> None:
         )
     )
     files, _ = corpus_doc("dev_0004")
-    with TestClient(app) as client:
+    with TestClient(app, headers=stack["client"].headers) as client:
         r = client.post("/api/v1/intakes", files=[("files", ("scan.png", files[0].read_bytes(), "image/png"))])
     assert r.status_code == 503 and r.json()["code"] == "queue.unavailable" and r.json()["retryable"] is True
     [intake] = services.registry.list_intakes()
@@ -325,7 +342,8 @@ def test_a_run_that_died_after_storing_its_copy_is_completed_not_duplicated(stac
     files, _ = corpus_doc("dev_0004")
     intake_id = upload(client, files[0], doc_type="cccd_front")["id"]
     drain(conn, INTAKE_QUEUE)
-    ecopy_id = services.registry.reserve_ecopy_id(intake_id, new_ecopy_id())
+    send_to_signer(stack, intake_id)
+    ecopy_id = services.registry.reserve_ecopy_id(intake_id, new_ecopy_id())  # the approval's ID
     intake = services.registry.get_intake(intake_id)
     prefix = f"intakes/{intake_id}/work/"
     page = serialize.page_from_png(services.store.get(f"{prefix}page-000.png"), {"index": 0, "dpi": 300})

@@ -141,7 +141,12 @@ def test_batch_issues_confident_documents_and_holds_doubtful_ones(env: Env, tmp_
     assert env.registry.count_ecopies() == 2
     # A different type hint is a different batch (its own documents and report).
     assert env.submit(src, doc_type="cccd_front").batch.id != first.batch.id
-    # Once a person has checked the doubtful document, it is issued from review like a counter intake.
+    # Unchecked, the doubtful document is not signed, whoever queues its job...
+    enqueue_issue_intake(env.conn, by_ref["c-mo.png"].id)
+    Worker([Queue(SIGN_QUEUE, connection=env.conn)], connection=env.conn).work(burst=True)
+    assert env.registry.get_intake(by_ref["c-mo.png"].id).status == "review"  # type: ignore[union-attr]
+    # ...once a person has checked it and a signer approved it, it is issued like a counter intake.
+    env.registry.update_intake(by_ref["c-mo.png"].id, status="signing", approved_by="user:ky-duyet")
     enqueue_issue_intake(env.conn, by_ref["c-mo.png"].id)
     Worker([Queue(SIGN_QUEUE, connection=env.conn)], connection=env.conn).work(burst=True)
     reviewed = env.registry.get_intake(by_ref["c-mo.png"].id)
@@ -307,8 +312,8 @@ def test_counter_intakes_whose_jobs_were_lost_are_queued_again(env: Env) -> None
     assert intake is not None and intake.status == "ready"  # and there it waits for the clerk
     assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).changed == 0
 
-    # The clerk asked for the copy, then the signing job was lost: it is queued again.
-    env.registry.update_intake("quay-1", status="signing")
+    # The signer approved the copy, then the signing job was lost: it is queued again.
+    env.registry.update_intake("quay-1", status="signing", approved_by="user:ky-duyet")
     assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).enqueued_issue == 1
     env.drain()
     issued = env.registry.get_intake("quay-1")

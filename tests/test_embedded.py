@@ -61,14 +61,23 @@ def test_up_serves_reads_and_issues_then_stops_everything(tmp_path: Path) -> Non
         assert (tmp_path / "data" / "pki" / "root.pem").is_file()
         assert (tmp_path / "data" / "registry.sqlite3").is_file()
 
+        # credentials the way the README tells a newcomer: printed once by `ecopy admin create-key`
+        def create_key(role: str) -> dict[str, str]:
+            cli = [sys.executable, "-m", "ecopy.cli", "admin", "create-key", "--role", role]
+            out = subprocess.run(cli, env=env, check=True, capture_output=True, text=True, timeout=60)
+            return {"Authorization": f"Bearer {out.stdout.strip()}"}
+
+        clerk, signer = create_key("clerk"), create_key("signer")
         files, _ = corpus_doc("dev_0004")
-        r = httpx.post(f"{base}/api/v1/intakes", files={"files": (files[0].name, files[0].read_bytes())})
+        files_form = {"files": (files[0].name, files[0].read_bytes())}
+        assert httpx.post(f"{base}/api/v1/intakes", files=files_form).status_code == 401
+        r = httpx.post(f"{base}/api/v1/intakes", files=files_form, headers=clerk)
         intake_id = r.json()["id"]
 
         def wait_for(status: str) -> dict:
             deadline = time.monotonic() + 120
             while True:
-                intake = httpx.get(f"{base}/api/v1/intakes/{intake_id}").json()
+                intake = httpx.get(f"{base}/api/v1/intakes/{intake_id}", headers=clerk).json()
                 if intake["status"] == status:
                     return intake
                 assert intake["status"] != "failed", intake
@@ -76,8 +85,10 @@ def test_up_serves_reads_and_issues_then_stops_everything(tmp_path: Path) -> Non
                 time.sleep(0.5)
 
         wait_for("ready")
-        httpx.post(f"{base}/api/v1/intakes/{intake_id}/issue")
+        assert httpx.post(f"{base}/api/v1/intakes/{intake_id}/submit", headers=clerk).status_code == 200
+        approved = httpx.post(f"{base}/api/v1/intakes/{intake_id}/approve", headers=signer, timeout=30).json()
         ecopy_id = wait_for("issued")["ecopy_id"]
+        assert ecopy_id == approved["ecopy_id"]
         page = httpx.get(f"{base}/v/{ecopy_id}")
         assert "HỢP LỆ" in page.text
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from storage.errors import DuplicateError, InvalidStateError, NotFoundError, StorageUnavailableError
+from storage.errors import DuplicateError, InvalidStateError, NotFoundError, StorageError, StorageUnavailableError
 from storage.registry import EcopyRecord, Registry
 from tests.services import free_ports
 
@@ -240,9 +240,10 @@ def test_migrate_twice_is_a_no_op(registry: Registry, registry_url: str) -> None
     engine = sa.create_engine(registry.url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
         tables = set(sa.inspect(engine).get_table_names())
         assert {"ecopies", "intakes", "certificate_sequences", "batches", "alembic_version"} <= tables
+        assert {"users", "api_keys", "sessions", "lookups", "intake_events"} <= tables
     finally:
         engine.dispose()
 
@@ -318,3 +319,44 @@ def test_upgrade_from_0001_keeps_existing_intakes_and_copies(registry_url: str) 
     old.update_intake("old-1", status="review", needs_review=True, min_confidence=0.5)
     assert old.get_intake("old-1").finished_at is not None  # type: ignore[union-attr]
     old.close()
+
+
+def test_the_lookup_log_is_append_only_in_the_database(registry: Registry) -> None:
+    """Not only the code: an UPDATE, DELETE (or, on PostgreSQL, TRUNCATE) from anyone fails."""
+    from storage.access import LookupRecord
+
+    registry.add_lookup(LookupRecord(actor="public", channel="qr", verdict="valid", ecopy_id="E1", client="127.0.0.1"))
+    registry.add_lookup(LookupRecord(actor="key:abc", channel="record", verdict="revoked", ecopy_id="E1"))
+    statements = ["UPDATE lookups SET verdict = 'unknown'", "DELETE FROM lookups WHERE id = 1"]
+    if registry.dialect == "postgresql":
+        statements.append("TRUNCATE lookups")
+    for statement in statements:
+        with pytest.raises(StorageError, match="append-only"):
+            registry._tx("tamper", lambda c, q=statement: c.execute(sa.text(q)))  # type: ignore[misc]
+    assert [(x.actor, x.verdict) for x in registry.list_lookups("E1")] == [("key:abc", "revoked"), ("public", "valid")]
+
+
+def test_users_keys_and_sessions(registry: Registry) -> None:
+    from storage.access import ApiKeyRecord, SessionRecord, UserRecord
+    from storage.errors import DuplicateError
+
+    user = UserRecord(
+        id="u1", username="lan", password_hash="$argon2id$x", role="clerk", office="UBND", display_name="Lan"
+    )
+    registry.create_user(user)
+    with pytest.raises(DuplicateError):
+        registry.create_user(dataclasses.replace(user, id="u2"))
+    assert registry.get_user_by_username("lan").id == "u1"  # type: ignore[union-attr]
+    registry.create_api_key(ApiKeyRecord(id="k1", secret_sha256="a" * 64, role="verifier", office="ĐH", label="x"))
+    assert registry.revoke_api_key("k1") and not registry.revoke_api_key("k1")
+    assert registry.get_api_key("k1").revoked_at is not None  # type: ignore[union-attr]
+    now = dt.datetime.now(dt.UTC)
+    old = SessionRecord(
+        token_sha256="t0", principal_kind="user", principal_id="u1", csrf="c", created_at=now, expires_at=now
+    )
+    registry.create_session(old)
+    fresh = dataclasses.replace(old, token_sha256="t1", expires_at=now + dt.timedelta(hours=1))
+    registry.create_session(fresh)  # sweeps the expired one
+    assert registry.get_session("t0") is None and registry.get_session("t1") == fresh
+    registry.delete_session("t1")
+    assert registry.get_session("t1") is None

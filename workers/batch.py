@@ -188,7 +188,7 @@ def _job_status(redis: Redis, job_id: str) -> JobStatus | None:
 
 def next_step(intake: IntakeRecord) -> str | None:
     """ "process", "issue" or None (finished, or waiting for a person)."""
-    if intake.status in FINISHED_STATUSES:
+    if intake.status in FINISHED_STATUSES or intake.status in ("submitted", "rejected"):  # done, or with a person
         return None
     if intake.status == "ready":  # read; a batch document that passed the threshold goes on by itself
         return "issue" if intake.batch_id is not None and intake.needs_review is False else None

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi xử lý hồ sơ. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
 
 
-def _pages_prefix(intake_id: str) -> str:
+def pages_prefix(intake_id: str) -> str:
     return f"intakes/{intake_id}/work/"
 
 
@@ -88,7 +88,7 @@ def process_intake(intake_id: str) -> str:
         for key, name in zip(intake.file_keys, intake.file_names, strict=True)
     ]
     result = read_document(files, svc.read_options, doc_type=intake.doc_type_hint)
-    prefix = _pages_prefix(intake_id)
+    prefix = pages_prefix(intake_id)
     metas = []
     for page in result.pages:
         svc.store.put(f"{prefix}page-{page.index:03d}.png", serialize.page_to_png(page), content_type="image/png")
@@ -176,7 +176,12 @@ def issue_intake(intake_id: str) -> str:
         # Not read yet (or read and failed): nothing to sign, and nothing about the intake to change.
         log.warning("intake %s: issue job skipped, intake is %s", intake_id, intake.status)
         return intake.status
-    prefix = _pages_prefix(intake_id)
+    if not intake.approved_by and not (intake.batch_id is not None and intake.needs_review is False):
+        # Signed only if a signer approved it, or it is an archive document the auto-issue policy
+        # passed (type and every field confident) — whoever queued the job.
+        log.warning("intake %s: issue job skipped, no signer approved it", intake_id)
+        return intake.status
+    prefix = pages_prefix(intake_id)
     metas = json.loads(svc.store.get(f"{prefix}pages.json"))
     pages = [serialize.page_from_png(svc.store.get(f"{prefix}page-{m['index']:03d}.png"), m) for m in metas]
     ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))

@@ -1,0 +1,135 @@
+"""Every check of an e-copy — public or agency, by QR link, typed ID, uploaded file or API — goes
+through here: rate limit, verdict, one row in the append-only audit log, and the answer cut to
+what the caller may see.
+
+The public gets the verdict and the minimum to match the paper in front of them (type, office,
+date, status, the holder's name); agencies, admins and the issuing office also get the fields.
+The audit row holds who asked, from which agency, the ID or the file's hash, the verdict, the time
+and the stated purpose — never the document's content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import Request
+
+from api import ratelimit
+from api.auth import Principal, client_address, ecopy_access
+from api.state import AppState
+from api.verification import verdict_to_dict, verify_file, verify_id
+from pipeline.models import DOC_TYPE_LABELS_VI, VN_TZ, Verdict
+from storage.access import LookupRecord
+from storage.registry import EcopyRecord
+
+# Whose name a copy carries: shown to the public only to compare with the person presenting it.
+HOLDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "cccd_front": ("full_name",),
+    "birth_certificate": ("full_name",),
+    "diploma": ("full_name",),
+    "marriage_certificate": ("husband_name", "wife_name"),
+    "generic_letter": ("recipient",),
+}
+PURPOSE_MAX = 200
+
+
+def holder_name(rec: EcopyRecord) -> str | None:
+    names = [str(rec.fields.get(f, {}).get("value") or "").strip() for f in HOLDER_FIELDS.get(rec.doc_type, ())]
+    names = [n for n in names if n]
+    return " — ".join(names) or None
+
+
+def _limit(state: AppState, request: Request, principal: Principal | None) -> None:
+    limits = state.rate_limits
+    if principal is not None:
+        ratelimit.hit(state.redis, "agency", principal.actor, limit=limits.agency_lookups, window=60)
+        return
+    client = client_address(request)
+    ratelimit.peek(state.redis, "miss", client, limit=limits.public_misses, window=600)
+    ratelimit.hit(state.redis, "public", client, limit=limits.public_lookups, window=60)
+
+
+def _answer(
+    state: AppState,
+    request: Request,
+    principal: Principal | None,
+    verdict: Verdict,
+    *,
+    channel: str,
+    purpose: str | None,
+    file_sha256: str | None = None,
+) -> dict[str, Any]:
+    rec = state.registry.get_ecopy(verdict.ecopy_id) if verdict.ecopy_id and verdict.record is not None else None
+    state.registry.add_lookup(
+        LookupRecord(
+            actor=principal.actor if principal else "public",
+            role=principal.role if principal else None,
+            agency=principal.office if principal else None,
+            client=client_address(request),
+            channel=channel,
+            ecopy_id=verdict.ecopy_id,
+            file_sha256=file_sha256,
+            verdict=verdict.status,
+            purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
+        )
+    )
+    if principal is None and verdict.status == "unknown":  # guessing IDs: counted apart, allowed far fewer
+        ratelimit.count(state.redis, "miss", client_address(request), window=600)
+    return describe(verdict, rec, principal)
+
+
+def describe(verdict: Verdict, rec: EcopyRecord | None, principal: Principal | None) -> dict[str, Any]:
+    out = verdict_to_dict(verdict)
+    out.setdefault("record", None)
+    if principal is None:
+        out.pop("signature", None)  # signature diagnostics are for agencies
+    record = out.get("record")
+    if isinstance(record, dict) and rec is not None:
+        record["doc_type_label"] = DOC_TYPE_LABELS_VI.get(rec.doc_type, rec.doc_type)
+        record["issued_on"] = rec.issued_at.astimezone(VN_TZ).strftime("%d/%m/%Y")
+        record["holder_name"] = holder_name(rec)
+    access = ecopy_access(principal, rec)
+    out["full"] = access.full
+    if access.full and rec is not None:
+        out["fields"] = rec.fields
+        out["certificate_number"] = rec.certificate_number
+        out["pdf_url"] = f"/api/v1/ecopies/{rec.ecopy_id}/pdf"
+        out["intake_id"] = rec.intake_id
+    return out
+
+
+def lookup_id(
+    state: AppState, request: Request, principal: Principal | None, text: str, *, channel: str, purpose: str | None
+) -> dict[str, Any]:
+    _limit(state, request, principal)
+    verdict = verify_id(text, state.registry)
+    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose)
+
+
+def lookup_file(
+    state: AppState, request: Request, principal: Principal | None, data: bytes, *, channel: str, purpose: str | None
+) -> dict[str, Any]:
+    _limit(state, request, principal)
+    verdict = verify_file(data, state.registry, state.trust_roots)
+    digest = hashlib.sha256(data).hexdigest()
+    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose, file_sha256=digest)
+
+
+def record_lookup(
+    state: AppState, request: Request, principal: Principal, rec: EcopyRecord, *, channel: str, purpose: str | None
+) -> None:
+    """An agency read the record or the PDF itself: logged like a verification."""
+    _limit(state, request, principal)
+    state.registry.add_lookup(
+        LookupRecord(
+            actor=principal.actor,
+            role=principal.role,
+            agency=principal.office,
+            client=client_address(request),
+            channel=channel,
+            ecopy_id=rec.ecopy_id,
+            verdict="valid" if rec.status == "issued" else "revoked",
+            purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
+        )
+    )
