@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
 
 from api import intakes as steps
 from api.auth import OptionalPrincipal, Principal, ecopy_access, load_intake_for, require_role
@@ -51,7 +52,9 @@ async def _read_uploads(files: list[UploadFile], limit: int) -> list[SourceFile]
     return uploads
 
 
-router = APIRouter(prefix="/api/v1")
+# Declared for the OpenAPI page (/docs "Authorize"); the key itself is checked by api.auth.
+_bearer = HTTPBearer(auto_error=False, description="an API key from `ecopy admin create-key`: ek_…")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(_bearer)])
 
 
 @router.get("/me")

@@ -80,7 +80,9 @@ def run(s: Settings) -> int:
     print(
         f"""
 ecopy đang chạy (embedded default) — {url}
-  Kiểm tra bản sao : {url}/v            API: {url}/docs
+  Đăng nhập        : {url}/login        Kiểm tra bản sao: {url}/v        API: {url}/docs
+  Tạo tài khoản    : .venv/bin/ecopy admin create-key --role clerk   (signer, verifier --office "…", admin)
+                     .venv/bin/ecopy admin create-user TÊN --role clerk --name "Họ và tên"
   Cấp một bản sao  : .venv/bin/ecopy digitize scan.png     (nhiều tệp = nhiều trang)
   Kiểm tra         : .venv/bin/ecopy verify MÃ-BẢN-SAO  hoặc  .venv/bin/ecopy verify banSao.pdf
   Dữ liệu          : {s.data_dir.resolve()}  (chứng thư số THỬ NGHIỆM, không có giá trị pháp lý)
