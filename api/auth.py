@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request, Response
 
 from api import ratelimit
+from api.i18n import role_label
 from api.state import (
     AppState,
     AuthInvalidError,
@@ -127,7 +128,7 @@ def new_api_key(registry: Registry, *, role: str, office: str, label: str = "") 
         secret_sha256=_sha256(secret),
         role=role,
         office=office.strip(),
-        label=label.strip() or f"{role} {office.strip()}",
+        label=label.strip() or f"Khóa API · {role_label('vi', role)}",
     )
     return registry.create_api_key(rec), f"{KEY_PREFIX}{key_id}_{secret}"
 
@@ -276,6 +277,20 @@ def close_session(state: AppState, request: Request, response: Response) -> None
         state.registry.delete_session(_sha256(token))
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+def actor_names(registry: Registry, actors: Iterable[str | None]) -> dict[str, str]:
+    """How people are shown: ``user:lan`` → "Trần Thị Lan", ``key:ab12…`` → the key's label."""
+    names: dict[str, str] = {}
+    for actor in {a for a in actors if a}:
+        kind, _, ident = actor.partition(":")
+        if kind == "user" and (user := registry.get_user_by_username(ident)) is not None:
+            names[actor] = user.display_name
+        elif kind == "key" and (key := registry.get_api_key(ident)) is not None:
+            names[actor] = key.label
+        else:
+            names[actor] = ident or actor
+    return names
 
 
 # ---- object-level rules ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from api import i18n
-from api.auth import Principal, load_intake_for
+from api.auth import Principal, actor_names, load_intake_for
 from api.state import AppState, IntakeWrongStateError, QueueUnavailableError
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError, InputError
@@ -84,7 +84,8 @@ def field_order(intake: IntakeRecord) -> list[str]:
     return [f for f in known if f in intake.fields] + sorted(f for f in intake.fields if f not in known)
 
 
-def intake_summary(intake: IntakeRecord, lang: str = "vi") -> dict[str, Any]:
+def intake_summary(intake: IntakeRecord, lang: str = "vi", names: dict[str, str] | None = None) -> dict[str, Any]:
+    names = names or {}
     return {
         "id": intake.id,
         "status": intake.status,
@@ -102,6 +103,7 @@ def intake_summary(intake: IntakeRecord, lang: str = "vi") -> dict[str, Any]:
         "review_note": intake.review_note,
         "created_by": intake.created_by,
         "submitted_by": intake.submitted_by,
+        "submitted_by_name": names.get(intake.submitted_by or ""),
         "submitted_at": intake.submitted_at.isoformat() if intake.submitted_at else None,
         "approved_by": intake.approved_by,
         "batch_id": intake.batch_id,
@@ -118,14 +120,21 @@ def holder_of(intake: IntakeRecord) -> str | None:
 
 
 def intake_detail(state: AppState, intake: IntakeRecord, lang: str = "vi") -> dict[str, Any]:
+    events = state.registry.list_intake_events(intake.id)
+    correctors: list[str | None] = [(intake.fields[f] or {}).get("corrected_by") for f in intake.fields]
+    names = actor_names(
+        state.registry, [e.actor for e in events] + [intake.submitted_by, intake.approved_by] + correctors
+    )
     fields: dict[str, Any] = {}
     for name in field_order(intake):
         value = dict(intake.fields[name])
         value["label"] = i18n.field_label(lang, name, intake.doc_type)
         value["low"] = float(value.get("confidence") or 0.0) < REVIEW_THRESHOLD
+        if value.get("corrected_by"):
+            value["corrected_by_name"] = names.get(str(value["corrected_by"]))
         fields[name] = value
     pages = intake.page_count or 0
-    return intake_summary(intake, lang) | {
+    return intake_summary(intake, lang, names) | {
         "progress": {
             "step": intake.status,
             "percent": _PROGRESS.get(intake.status, 0),
@@ -138,8 +147,14 @@ def intake_detail(state: AppState, intake: IntakeRecord, lang: str = "vi") -> di
         "page_urls": [f"/api/v1/intakes/{intake.id}/pages/{i}" for i in range(pages)],
         "review_threshold": REVIEW_THRESHOLD,
         "events": [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
-            for e in state.registry.list_intake_events(intake.id)
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "actor_name": names.get(e.actor),
+                "action": e.action,
+                "detail": e.detail,
+            }
+            for e in events
         ],
     }
 

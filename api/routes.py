@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 
 from api import intakes as steps
-from api.auth import OptionalPrincipal, Principal, ecopy_access, load_intake_for, require_role
+from api.auth import OptionalPrincipal, Principal, actor_names, ecopy_access, load_intake_for, require_role
 from api.lookups import lookup_file, lookup_id, record_lookup
 from api.state import EcopyNotFoundError, ForbiddenError, StateDep
 from pipeline.ecopy_id import normalize_ecopy_id
@@ -88,7 +88,8 @@ def list_intakes(
     if principal.role != "admin":
         office = principal.office
     rows = st.registry.list_intakes(status=statuses, office=office, limit=max(1, min(limit, 500)))
-    return {"intakes": [steps.intake_summary(i) for i in rows]}
+    names = actor_names(st.registry, [i.submitted_by for i in rows])
+    return {"intakes": [steps.intake_summary(i, names=names) for i in rows]}
 
 
 @router.get("/intakes/{intake_id}")
@@ -209,12 +210,15 @@ def ecopy_lookups(st: StateDep, principal: Anyone, ecopy_id: str) -> dict[str, A
     rec = _ecopy(st, ecopy_id)
     if not ecopy_access(principal, rec).lookups:
         raise ForbiddenError(detail="only the issuing office and admins read who looked a copy up")
+    rows = st.registry.list_lookups(rec.ecopy_id)
+    names = actor_names(st.registry, [x.actor for x in rows if x.actor != "public"])
     return {
         "ecopy_id": rec.ecopy_id,
         "lookups": [
             {
                 "at": x.at.isoformat(),
                 "actor": x.actor,
+                "actor_name": names.get(x.actor),
                 "role": x.role,
                 "agency": x.agency,
                 "channel": x.channel,
@@ -223,7 +227,7 @@ def ecopy_lookups(st: StateDep, principal: Anyone, ecopy_id: str) -> dict[str, A
                 "ecopy_id": x.ecopy_id,
                 "file_sha256": x.file_sha256,
             }
-            for x in st.registry.list_lookups(rec.ecopy_id)
+            for x in rows
         ],
     }
 

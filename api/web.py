@@ -36,6 +36,7 @@ from api.auth import (
     STAFF,
     Principal,
     RoleName,
+    actor_names,
     authenticate_login,
     client_address,
     close_session,
@@ -93,7 +94,7 @@ def percent(value: float | str | None) -> str:
 
 def ecopy_path(ecopy_id: str, base: str = "/ecopies/") -> str:
     """A link to a copy; check symbols like ``*`` or ``$`` are quoted."""
-    return base + quote(ecopy_id, safe="-")
+    return base + quote(ecopy_id, safe="-*~$=")  # as in the PDF's QR: the check symbol stays readable
 
 
 def _static_version(name: str) -> str:
@@ -370,7 +371,9 @@ def _event_rows(lang: str, doc_type: str | None, events: list[dict[str, Any]]) -
         rows.append(
             {
                 "at": vn_time(e.get("at")),
-                "actor": i18n.t(lang, "event.system") if actor == "system" else actor.split(":", 1)[-1],
+                "actor": i18n.t(lang, "event.system")
+                if actor == "system"
+                else str(e.get("actor_name") or actor.split(":", 1)[-1]),
                 "action": action if label == f"event.{action}" else label,
                 "detail": " · ".join(parts),
             }
@@ -466,7 +469,7 @@ def sign_queue(request: Request) -> Response:
         request,
         "sign.html",
         principal=gate,
-        queue=[steps.intake_summary(i, lang) for i in waiting],
+        queue=[steps.intake_summary(i, lang, actor_names(state.registry, [i.submitted_by])) for i in waiting],
         issued=[steps.intake_summary(i, lang) | {"finished_at": i.finished_at or i.updated_at} for i in issued],
         page_data={"page": "sign"},
     )
@@ -499,6 +502,7 @@ def ecopy_page(request: Request, ecopy_id: str) -> Response:
     except EcopyError as e:
         return error_page(request, e)
     lookups = state.registry.list_lookups(rec.ecopy_id) if access.lookups else None
+    names = actor_names(state.registry, [x.actor for x in lookups or [] if x.actor != "public"])
     return render(
         request,
         "ecopy.html",
@@ -508,6 +512,7 @@ def ecopy_page(request: Request, ecopy_id: str) -> Response:
         holder=holder_name(rec),
         can_revoke=access.revoke and rec.status == "issued",
         lookups=lookups,
+        actor_name=names,
         page_data={"page": "ecopy", "ecopy_id": rec.ecopy_id},
     )
 

@@ -21,6 +21,7 @@ from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError
 from pipeline.models import REVIEW_THRESHOLD, SourceFile
 from pipeline.read import read_document
+from storage.access import IntakeEvent
 from storage.errors import StorageError
 from storage.registry import IntakeRecord
 from workers import context, serialize
@@ -113,6 +114,14 @@ def process_intake(intake_id: str) -> str:
         min_confidence=min_confidence,
         needs_review=needs_review,
     )
+    svc.registry.add_intake_event(
+        IntakeEvent(
+            intake_id=intake_id,
+            actor="system",
+            action="read",
+            detail={"doc_type": result.classification.doc_type, "pages": len(result.pages), "low": needs_review},
+        )
+    )
     log.info(
         "intake %s read: %s, %d pages, lowest confidence %.2f → %s",
         intake_id,
@@ -199,4 +208,7 @@ def issue_intake(intake_id: str) -> str:
         svc,
     )
     svc.registry.update_intake(intake_id, status="issued", ecopy_id=record.ecopy_id)
+    svc.registry.add_intake_event(
+        IntakeEvent(intake_id=intake_id, actor="system", action="issued", detail={"ecopy_id": record.ecopy_id})
+    )
     return record.ecopy_id

@@ -286,11 +286,28 @@
   }
 
   // ---- one intake: progress, review and correction, submit; the signer's approve / reject ---------
+  // A change the server recorded is shown by reloading the page (history, notes, progress all fresh);
+  // the confirmation survives the reload.
+  function flashThenReload(message) {
+    try { window.sessionStorage.setItem("ecopy.flash", message); } catch (e) { /* private mode */ }
+    window.location.reload();
+  }
+
+  function takeFlash() {
+    try {
+      var message = window.sessionStorage.getItem("ecopy.flash");
+      window.sessionStorage.removeItem("ecopy.flash");
+      return message;
+    } catch (e) { return null; }
+  }
+
   function initIntake() {
     var id = DATA.intake_id;
     var inFlight = DATA.in_flight || [];
     var badge = $("#intake-status");
     var actionStatus = $("#action-status");
+    var flash = takeFlash();
+    if (flash) setStatus(actionStatus, flash);
 
     if (inFlight.indexOf(DATA.status) >= 0) pollProgress(id, inFlight, badge);
 
@@ -355,9 +372,8 @@
         if (!changedFields()) { setStatus(actionStatus, T["intake.nothing_to_save"]); return; }
         saveBtn.disabled = true;
         save().then(function () {
-          setStatus(actionStatus, T["intake.saved"]);
-        }).catch(function () { setStatus(actionStatus, ""); })
-          .then(function () { saveBtn.disabled = false; });
+          flashThenReload(T["intake.saved"]);
+        }).catch(function () { setStatus(actionStatus, ""); saveBtn.disabled = false; });
       });
     }
 
@@ -368,10 +384,9 @@
         submitBtn.disabled = true;
         save().then(function () {
           return api("POST", "/api/v1/intakes/" + encodeURIComponent(id) + "/submit");
-        }).then(function (detail) {
-          if (detail) setBadge(badge, detail.status);
+        }).then(function () {
           lock();
-          setStatus(actionStatus, T["intake.submitted"]);
+          flashThenReload(T["intake.submitted"]);
         }).catch(function () {
           submitBtn.disabled = false;
           setStatus(actionStatus, "");
