@@ -24,12 +24,12 @@ from storage.access import LookupRecord
 from storage.registry import EcopyRecord
 
 # Whose name a copy carries: shown to the public only to compare with the person presenting it.
+# An official letter belongs to no person (its recipient is usually an office): none is shown.
 HOLDER_FIELDS: dict[str, tuple[str, ...]] = {
     "cccd_front": ("full_name",),
     "birth_certificate": ("full_name",),
     "diploma": ("full_name",),
     "marriage_certificate": ("husband_name", "wife_name"),
-    "generic_letter": ("recipient",),
 }
 PURPOSE_MAX = 200
 
