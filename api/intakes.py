@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
 from redis.exceptions import RedisError
 
 from api import i18n
@@ -310,7 +311,7 @@ async def wait_issued(state: AppState, results: list[dict[str, Any]]) -> None:
     while pending and time.monotonic() < deadline:
         await asyncio.sleep(0.25)
         for r in list(pending):
-            intake = state.registry.get_intake(r["id"])
+            intake = await run_in_threadpool(state.registry.get_intake, r["id"])  # not on the event loop
             if intake is not None and intake.status in ("issued", "failed"):
                 r["status"] = intake.status
                 if intake.status == "failed":
