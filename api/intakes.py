@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from api import i18n
 from api.auth import Principal, actor_names, load_intake_for
+from api.lookups import holder_name
 from api.state import AppState, IntakeWrongStateError, QueueUnavailableError
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError, InputError
@@ -99,7 +100,7 @@ def intake_summary(intake: IntakeRecord, lang: str = "vi", names: dict[str, str]
         "min_confidence": intake.min_confidence,
         "needs_review": intake.needs_review,
         "ecopy_id": intake.ecopy_id if intake.status == "issued" else None,
-        "holder_name": holder_of(intake),
+        "holder_name": holder_name(intake.doc_type, intake.fields),
         "error": {"code": intake.error_code, "message": intake.error_message} if intake.error_code else None,
         "review_note": intake.review_note,
         "created_by": intake.created_by,
@@ -111,13 +112,6 @@ def intake_summary(intake: IntakeRecord, lang: str = "vi", names: dict[str, str]
         "created_at": intake.created_at.isoformat(),
         "updated_at": intake.updated_at.isoformat(),
     }
-
-
-def holder_of(intake: IntakeRecord) -> str | None:
-    from api.lookups import HOLDER_FIELDS
-
-    names = [str((intake.fields.get(f) or {}).get("value") or "") for f in HOLDER_FIELDS.get(intake.doc_type or "", ())]
-    return " — ".join(n for n in names if n) or None
 
 
 def intake_detail(state: AppState, intake: IntakeRecord, lang: str = "vi") -> dict[str, Any]:

@@ -11,6 +11,7 @@ and the stated purpose — never the document's content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -34,10 +35,10 @@ HOLDER_FIELDS: dict[str, tuple[str, ...]] = {
 PURPOSE_MAX = 200
 
 
-def holder_name(rec: EcopyRecord) -> str | None:
-    names = [str(rec.fields.get(f, {}).get("value") or "").strip() for f in HOLDER_FIELDS.get(rec.doc_type, ())]
-    names = [n for n in names if n]
-    return " — ".join(names) or None
+def holder_name(doc_type: str | None, fields: Mapping[str, Any]) -> str | None:
+    """The name(s) a document carries, from its fields (an intake's or an issued copy's)."""
+    names = [str((fields.get(f) or {}).get("value") or "").strip() for f in HOLDER_FIELDS.get(doc_type or "", ())]
+    return " — ".join(n for n in names if n) or None
 
 
 def _limit(state: AppState, request: Request, principal: Principal | None) -> None:
@@ -61,19 +62,7 @@ def _answer(
     file_sha256: str | None = None,
 ) -> dict[str, Any]:
     rec = state.registry.get_ecopy(verdict.ecopy_id) if verdict.ecopy_id and verdict.record is not None else None
-    state.registry.add_lookup(
-        LookupRecord(
-            actor=principal.actor if principal else "public",
-            role=principal.role if principal else None,
-            agency=principal.office if principal else None,
-            client=client_address(request),
-            channel=channel,
-            ecopy_id=verdict.ecopy_id,
-            file_sha256=file_sha256,
-            verdict=verdict.status,
-            purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
-        )
-    )
+    _log(state, request, principal, channel, verdict.ecopy_id, verdict.status, purpose, file_sha256)
     if principal is None and verdict.status == "unknown":  # guessing IDs: counted apart, allowed far fewer
         ratelimit.count(state.redis, "miss", client_address(request), window=600)
     return describe(verdict, rec, principal)
@@ -88,7 +77,7 @@ def describe(verdict: Verdict, rec: EcopyRecord | None, principal: Principal | N
     if isinstance(record, dict) and rec is not None:
         record["doc_type_label"] = DOC_TYPE_LABELS_VI.get(rec.doc_type, rec.doc_type)
         record["issued_on"] = rec.issued_at.astimezone(VN_TZ).strftime("%d/%m/%Y")
-        record["holder_name"] = holder_name(rec)
+        record["holder_name"] = holder_name(rec.doc_type, rec.fields)
     access = ecopy_access(principal, rec)
     out["full"] = access.full
     if access.full and rec is not None:
@@ -121,15 +110,30 @@ def record_lookup(
 ) -> None:
     """An agency read the record or the PDF itself: logged like a verification."""
     _limit(state, request, principal)
+    _log(state, request, principal, channel, rec.ecopy_id, "valid" if rec.status == "issued" else "revoked", purpose)
+
+
+def _log(
+    state: AppState,
+    request: Request,
+    principal: Principal | None,
+    channel: str,
+    ecopy_id: str | None,
+    verdict: str,
+    purpose: str | None,
+    file_sha256: str | None = None,
+) -> None:
+    """The audit row: who, agency, address, channel, ID or file hash, verdict, purpose — no content."""
     state.registry.add_lookup(
         LookupRecord(
-            actor=principal.actor,
-            role=principal.role,
-            agency=principal.office,
+            actor=principal.actor if principal else "public",
+            role=principal.role if principal else None,
+            agency=principal.office if principal else None,
             client=client_address(request),
             channel=channel,
-            ecopy_id=rec.ecopy_id,
-            verdict="valid" if rec.status == "issued" else "revoked",
+            ecopy_id=ecopy_id,
+            file_sha256=file_sha256,
+            verdict=verdict,
             purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
         )
     )

@@ -35,11 +35,14 @@ class RevokeInputError(InputError):
     default_message = "Hãy ghi lý do thu hồi; mã bản sao thay thế (nếu có) phải là một bản sao đã cấp."
 
 
-def _ecopy(state: Any, text: str) -> EcopyRecord:
+def _ecopy_for(state: Any, principal: Principal, text: str, right: str, refusal: str) -> EcopyRecord:
+    """The copy with this ID (404 if none), if ``principal`` has ``right`` on it (else 403)."""
     ecopy_id = normalize_ecopy_id(text)
     rec = state.registry.get_ecopy(ecopy_id) if ecopy_id else None
     if rec is None:
         raise EcopyNotFoundError(detail=text)
+    if not getattr(ecopy_access(principal, rec), right):
+        raise ForbiddenError(detail=refusal)
     return rec
 
 
@@ -153,9 +156,9 @@ async def approve_many(
 def get_ecopy(
     st: StateDep, request: Request, principal: Anyone, ecopy_id: str, purpose: str | None = None
 ) -> dict[str, Any]:
-    rec = _ecopy(st, ecopy_id)
-    if not ecopy_access(principal, rec).full:
-        raise ForbiddenError(detail="only agencies, admins and the issuing office read a copy's record")
+    rec = _ecopy_for(
+        st, principal, ecopy_id, "full", "only agencies, admins and the issuing office read a copy's record"
+    )
     return lookup_id(st, request, principal, rec.ecopy_id, channel="record", purpose=purpose)
 
 
@@ -163,9 +166,7 @@ def get_ecopy(
 def get_ecopy_pdf(
     st: StateDep, request: Request, principal: Anyone, ecopy_id: str, purpose: str | None = None
 ) -> Response:
-    rec = _ecopy(st, ecopy_id)
-    if not ecopy_access(principal, rec).full:
-        raise ForbiddenError(detail="only agencies, admins and the issuing office download a copy")
+    rec = _ecopy_for(st, principal, ecopy_id, "full", "only agencies, admins and the issuing office download a copy")
     record_lookup(st, request, principal, rec, channel="pdf", purpose=purpose)
     return Response(
         st.store.get(rec.object_key),
@@ -182,9 +183,7 @@ def revoke_ecopy(
     reason: Annotated[str, Body(embed=True)] = "",
     superseded_by: Annotated[str | None, Body(embed=True)] = None,
 ) -> dict[str, Any]:
-    rec = _ecopy(st, ecopy_id)
-    if not ecopy_access(principal, rec).revoke:
-        raise ForbiddenError(detail="only a signer of the issuing office or an admin revokes a copy")
+    rec = _ecopy_for(st, principal, ecopy_id, "revoke", "only a signer of the issuing office or an admin revokes")
     reason = " ".join((reason or "").split())
     successor = None
     if superseded_by:
@@ -207,9 +206,7 @@ def revoke_ecopy(
 
 @router.get("/ecopies/{ecopy_id}/lookups")
 def ecopy_lookups(st: StateDep, principal: Anyone, ecopy_id: str) -> dict[str, Any]:
-    rec = _ecopy(st, ecopy_id)
-    if not ecopy_access(principal, rec).lookups:
-        raise ForbiddenError(detail="only the issuing office and admins read who looked a copy up")
+    rec = _ecopy_for(st, principal, ecopy_id, "lookups", "only the issuing office and admins read its lookups")
     rows = st.registry.list_lookups(rec.ecopy_id)
     names = actor_names(st.registry, [x.actor for x in rows if x.actor != "public"])
     return {

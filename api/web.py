@@ -448,7 +448,7 @@ def receipt(request: Request, intake_id: str) -> Response:
         principal=gate,
         intake_id=intake.id,
         rec=rec,
-        holder=holder_name(rec),
+        holder=holder_name(rec.doc_type, rec.fields),
         owner_id=intake.owner_id,
         verify_url=verify_url,
         qr=qr_svg(verify_url),
@@ -463,13 +463,14 @@ def sign_queue(request: Request) -> Response:
         return gate
     state, lang = get_state(request), i18n.lang_of(request)
     waiting = state.registry.list_intakes(status="submitted", office=gate.office, limit=500)
+    submitters = actor_names(state.registry, [i.submitted_by for i in waiting])
     waiting.sort(key=lambda i: i.submitted_at or i.updated_at)  # first come, first signed
     issued = state.registry.list_intakes(status="issued", office=gate.office, limit=20)
     return render(
         request,
         "sign.html",
         principal=gate,
-        queue=[steps.intake_summary(i, lang, actor_names(state.registry, [i.submitted_by])) for i in waiting],
+        queue=[steps.intake_summary(i, lang, submitters) for i in waiting],
         issued=[steps.intake_summary(i, lang) | {"finished_at": i.finished_at or i.updated_at} for i in issued],
         page_data={"page": "sign"},
     )
@@ -509,7 +510,7 @@ def ecopy_page(request: Request, ecopy_id: str) -> Response:
         principal=gate,
         rec=rec,
         result=result,
-        holder=holder_name(rec),
+        holder=holder_name(rec.doc_type, rec.fields),
         can_revoke=access.revoke and rec.status == "issued",
         lookups=lookups,
         actor_name=names,

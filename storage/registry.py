@@ -610,15 +610,20 @@ class Registry(AccessMixin):
             raise NotFoundError(detail=f"intake {id} not in {self.describe()}")
         return rec
 
-    def update_intake(self, id: str, **changes: Any) -> IntakeRecord:
-        """Change some columns of an intake (``status``, ``fields``, ``error_code``…)."""
+    @staticmethod
+    def _intake_values(caller: str, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - _INTAKE_UPDATABLE
         if unknown:
-            raise TypeError(f"update_intake() got unknown fields: {', '.join(sorted(unknown))}")
+            raise TypeError(f"{caller}() got unknown fields: {', '.join(sorted(unknown))}")
         values = {k: copy.deepcopy(v) for k, v in changes.items()}
         values["updated_at"] = utcnow()
         if "status" in changes:
             values["finished_at"] = values["updated_at"] if changes["status"] in FINISHED_STATUSES else None
+        return values
+
+    def update_intake(self, id: str, **changes: Any) -> IntakeRecord:
+        """Change some columns of an intake (``status``, ``fields``, ``error_code``…)."""
+        values = self._intake_values("update_intake", changes)
 
         def update(conn: Connection) -> None:
             result = conn.execute(intakes.update().where(intakes.c.id == id).values(**values))
@@ -632,13 +637,7 @@ class Registry(AccessMixin):
     def transition_intake(self, id: str, from_statuses: Collection[str], **changes: Any) -> IntakeRecord | None:
         """``update_intake`` only if the intake is in one of ``from_statuses``, in one conditional
         UPDATE: of two signers approving the same intake at once, one wins. None: it was not."""
-        unknown = set(changes) - _INTAKE_UPDATABLE
-        if unknown:
-            raise TypeError(f"transition_intake() got unknown fields: {', '.join(sorted(unknown))}")
-        values = {k: copy.deepcopy(v) for k, v in changes.items()}
-        values["updated_at"] = utcnow()
-        if "status" in changes:
-            values["finished_at"] = values["updated_at"] if changes["status"] in FINISHED_STATUSES else None
+        values = self._intake_values("transition_intake", changes)
         query = intakes.update().where(intakes.c.id == id, intakes.c.status.in_(list(from_statuses))).values(**values)
         changed = self._tx("change intake", lambda c: c.execute(query).rowcount)
         return self._require_intake(id) if changed else None
