@@ -13,8 +13,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  := tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript redis-server \
             fonts-noto-core fonts-dejavu-core libzbar0 ca-certificates
 # Extra for tests: NSS tools for poppler's pdfsig trust store, compose to validate docker-compose.yml,
-# Chromium for the Playwright browser tests (Playwright never downloads a browser here).
-APT_TEST := libnss3-tools docker-compose chromium
+# Chromium for the Playwright browser tests (Playwright never downloads a browser here),
+# SoftHSM2 as the PKCS#11 signing token of the token tests and of `make bench`.
+APT_TEST := libnss3-tools docker-compose chromium softhsm2
 
 export OMP_THREAD_LIMIT := 1
 
@@ -24,7 +25,7 @@ help:
 	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
 	@echo "make test   — install test needs, start test services, run lint, types and tests"
 	@echo "make eval   — read the corpus $(CORPUS) (no signing) and print the accuracy table"
-	@echo "make bench  — pages/min of the full pipeline vs bare tesseract, then batch pages/min on 1 and 2 workers, on $(CORPUS)"
+	@echo "make bench  — pages/min of the full pipeline vs bare tesseract, batch pages/min on 1 and 2 workers, then copies/s of batch signing vs bare pyHanko, on $(CORPUS)"
 
 # Installs only what is missing, so a second run does nothing.
 define apt_install
@@ -92,6 +93,7 @@ test: sysdeps-test venv-test lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests"; exit $$rc; }
 
 bench: sysdeps venv
+	$(call apt_install,softhsm2)
 	$(BIN)/ecopy bench $(CORPUS)
 
 clean-data:

@@ -281,16 +281,7 @@ def close_session(state: AppState, request: Request, response: Response) -> None
 
 def actor_names(registry: Registry, actors: Iterable[str | None]) -> dict[str, str]:
     """How people are shown: ``user:lan`` → "Trần Thị Lan", ``key:ab12…`` → the key's label."""
-    names: dict[str, str] = {}
-    for actor in {a for a in actors if a}:
-        kind, _, ident = actor.partition(":")
-        if kind == "user" and (user := registry.get_user_by_username(ident)) is not None:
-            names[actor] = user.display_name
-        elif kind == "key" and (key := registry.get_api_key(ident)) is not None:
-            names[actor] = key.label
-        else:
-            names[actor] = ident or actor
-    return names
+    return registry.actor_display_names(actors)
 
 
 # ---- object-level rules ------------------------------------------------------------------------

@@ -494,3 +494,152 @@ def t(lang: str, key: str, **kw: object) -> str:
         return text.format(**kw)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+# --- The offline check of a QR's signed payload (pipeline.qrseal) ----------------------------------------
+
+_QR_STATUSES: dict[str, dict[str, str]] = {
+    "valid": {"vi": "MÃ QR HỢP LỆ", "en": "QR CODE VALID"},
+    "tampered": {"vi": "MÃ QR ĐÃ BỊ SỬA", "en": "QR CODE ALTERED"},
+    "foreign": {"vi": "MÃ QR KHÔNG RÕ NGUỒN GỐC", "en": "QR CODE NOT FROM A TRUSTED OFFICE"},
+    "malformed": {"vi": "MÃ QR HỎNG", "en": "QR CODE UNREADABLE"},
+    "mismatch": {"vi": "MÃ QR KHÔNG KHỚP", "en": "QR CODE DOES NOT MATCH"},
+    "unsigned": {"vi": "MÃ QR KHÔNG CÓ CHỮ KÝ", "en": "QR CODE WITHOUT SIGNATURE"},
+}
+
+# English twins of pipeline.qrseal.MESSAGES (Vietnamese there, the one source for the CLI and the pages).
+_QR_MESSAGES_EN: dict[str, str] = {
+    "qr.valid": "The QR code carries a valid signature of {office} (checked without network).",
+    "qr.tampered": (
+        "The QR code has been altered: its signature does not match its contents. Do not accept this paper; "
+        "check it online with the e-copy ID."
+    ),
+    "qr.foreign": (
+        "The QR code was not signed by any certifying office on the trusted list. Do not accept this paper; "
+        "check it online with the e-copy ID."
+    ),
+    "qr.office_mismatch": (
+        "The QR code names the office “{claimed}” but was signed with the key of {office}. Do not accept this paper."
+    ),
+    "qr.outside_validity": (
+        "The issue date in the QR code ({date}) lies outside the validity of the certificate that signed it. "
+        "Do not accept this paper; check it online."
+    ),
+    "qr.malformed": (
+        "The signed contents of the QR code cannot be read (damaged, cut short, or not an e-copy code). "
+        "Take a clearer photo of the QR code, or type the e-copy ID to check online."
+    ),
+    "qr.id_mismatch": (
+        "The e-copy ID in the link ({url_id}) differs from the ID signed in the QR code ({ecopy_id}). "
+        "Do not accept this paper."
+    ),
+    "qr.unsigned": (
+        "This QR code only holds the verification link (a copy issued before signed QR codes). It can only be "
+        "checked online: open the link or type the e-copy ID."
+    ),
+}
+
+QR_CODES: tuple[str, ...] = tuple(_QR_MESSAGES_EN)
+
+
+def qr_status_label(lang: str, status: str) -> str:
+    """The headline of an offline QR check (valid, tampered, foreign, malformed, mismatch, unsigned)."""
+    return _pick(_QR_STATUSES, lang, status) or status
+
+
+def qr_message(lang: str, code: str) -> str:
+    """The sentence for a QR check's code, ``{placeholders}`` left for the caller (the page script fills them)."""
+    from pipeline.qrseal import MESSAGES
+
+    if lang == "en" and code in _QR_MESSAGES_EN:
+        return _QR_MESSAGES_EN[code]
+    return MESSAGES.get(code, code)
+
+
+_TEXT.update(
+    {
+        "qr.heading": {"vi": "Kiểm tra mã QR không cần mạng", "en": "Offline check of the QR code"},
+        "qr.claims": {"vi": "Nội dung có chữ ký trong mã QR", "en": "Signed contents of the QR code"},
+        "qr.claims_unconfirmed": {
+            "vi": "Nội dung mã QR ghi (KHÔNG được xác nhận)",
+            "en": "What the QR code says (NOT confirmed)",
+        },
+        "qr.ecopy_id": {"vi": "Mã bản sao", "en": "E-copy ID"},
+        "qr.doc_type": {"vi": "Loại giấy tờ", "en": "Document type"},
+        "qr.issued_on": {"vi": "Ngày cấp", "en": "Date of issue"},
+        "qr.office": {"vi": "Cơ quan chứng thực", "en": "Certifying office"},
+        "qr.fields_hash": {"vi": "Mã băm nội dung", "en": "Contents hash"},
+        "qr.key": {"vi": "Khóa ký", "en": "Signing key"},
+        "qr.checking": {"vi": "Đang kiểm tra chữ ký của mã QR…", "en": "Checking the QR code's signature…"},
+        "qr.revocation_note": {
+            "vi": (
+                "Kiểm tra không cần mạng chỉ xác nhận nội dung do cơ quan ký; nó không biết bản sao có bị thu hồi "
+                "sau khi cấp hay không. Khi có mạng, hãy xem kết quả tra cứu trực tuyến."
+            ),
+            "en": (
+                "An offline check only confirms what the office signed; it cannot know whether the copy was "
+                "revoked after issue. When online, look at the online lookup result as well."
+            ),
+        },
+        "qr.record_match": {
+            "vi": "Nội dung mã QR khớp với sổ đăng ký.",
+            "en": "The QR code's contents match the registry.",
+        },
+        "qr.record_differs": {
+            "vi": "Nội dung mã QR KHÁC với sổ đăng ký ({what}). Không chấp nhận giấy tờ này.",
+            "en": "The QR code's contents DIFFER from the registry ({what}). Do not accept this paper.",
+        },
+        "qr.insecure": {
+            "vi": (
+                "Trình duyệt này không cho phép kiểm tra chữ ký trên kết nối không an toàn (http). "
+                "Hãy mở trang bằng địa chỉ https, hoặc dùng lệnh “ecopy verify --qr”; kết quả tra cứu "
+                "trực tuyến ở trên vẫn có giá trị."
+            ),
+            "en": (
+                "This browser does not allow signature checks over an insecure (http) connection. "
+                "Open the page over https, or use “ecopy verify --qr”; the online lookup result above still holds."
+            ),
+        },
+        "qr.insecure_paste": {
+            "vi": (
+                "Trên kết nối không an toàn (http) trình duyệt không tự kiểm tra được chữ ký: nội dung mã QR "
+                "sẽ được gửi lên máy chủ để kiểm tra (cần có mạng). Mở trang bằng https để kiểm tra ngay trên máy."
+            ),
+            "en": (
+                "Over an insecure (http) connection the browser cannot check the signature itself: the QR code's "
+                "contents will be sent to the server to be checked (network needed). Open the page over https to "
+                "check on this device."
+            ),
+        },
+        "qr.unsupported": {
+            "vi": "Trình duyệt này quá cũ để kiểm tra chữ ký ECDSA. Hãy dùng trình duyệt mới hơn.",
+            "en": "This browser is too old to check ECDSA signatures. Please use a newer browser.",
+        },
+        "qr.page_title": {"vi": "Kiểm tra mã QR không cần mạng", "en": "Check a QR code offline"},
+        "qr.page_intro": {
+            "vi": (
+                "Dán nội dung mã QR trên bản giấy (đọc bằng ứng dụng quét mã) vào ô dưới đây. Chữ ký của cơ quan "
+                "được kiểm tra ngay trên máy này, không gửi gì lên mạng: trang vẫn dùng được khi mất mạng."
+            ),
+            "en": (
+                "Paste the contents of the paper's QR code (read with a scanner app) below. The office's signature "
+                "is checked on this device and nothing is sent: the page keeps working without network."
+            ),
+        },
+        "qr.input": {"vi": "Nội dung mã QR", "en": "QR code contents"},
+        "qr.submit": {"vi": "Kiểm tra mã QR", "en": "Check the QR code"},
+        "qr.need_text": {"vi": "Vui lòng dán nội dung mã QR.", "en": "Please paste the QR code's contents."},
+        "qr.keys_count": {
+            "vi": "Trang này mang sẵn {n} khóa của các cơ quan chứng thực.",
+            "en": "This page carries the keys of {n} certifying office certificate(s).",
+        },
+        "qr.offline_link": {
+            "vi": "Kiểm tra nội dung mã QR không cần mạng",
+            "en": "Check a QR code's contents offline",
+        },
+        "qr.server_checked": {
+            "vi": "(kiểm tra trên máy chủ, vì trình duyệt không tự kiểm tra được)",
+            "en": "(checked on the server, as this browser could not check it itself)",
+        },
+    }
+)

@@ -33,7 +33,7 @@ from pipeline.models import REVIEW_THRESHOLD, SourceFile
 from storage.access import IntakeEvent
 from storage.registry import IntakeRecord
 from workers.intakes import store_originals
-from workers.queues import enqueue_issue_intake, enqueue_process_intake
+from workers.queues import enqueue_issue_intake, enqueue_process_intake, enqueue_sign_intakes
 
 log = logging.getLogger(__name__)
 
@@ -275,15 +275,15 @@ def reject(state: AppState, principal: Principal, intake_id: str, reason: str) -
     return updated
 
 
-def approve(state: AppState, principal: Principal, intake_id: str) -> dict[str, Any]:
-    """Approve a submitted intake: its e-copy ID is fixed now, the signer worker signs it."""
+def approve(state: AppState, principal: Principal, intake_id: str, *, enqueue: bool = True) -> dict[str, Any]:
+    """Approve a submitted intake: its e-copy ID is fixed now, the signer worker signs it
+    (``enqueue=False``: the caller queues one signing job for a whole selection)."""
     intake = load_intake_for(state, principal, intake_id, roles=("signer",))
     if intake.status != "submitted":
         raise _wrong_state(intake, "duyệt ký")
-    if state.office and intake.office != state.office:
-        raise OfficeHasNoSignerError(
-            detail=f"intake office {intake.office!r}, signer workers sign for {state.office!r}"
-        )
+    offices = state.signs_for()
+    if offices and intake.office not in offices:
+        raise OfficeHasNoSignerError(detail=f"intake office {intake.office!r}, signers hold keys for {sorted(offices)}")
     ecopy_id = state.registry.reserve_ecopy_id(intake.id, new_ecopy_id())
     updated = state.registry.transition_intake(
         intake.id, ("submitted",), status="signing", approved_by=principal.actor, error_code=None, error_message=None
@@ -291,11 +291,22 @@ def approve(state: AppState, principal: Principal, intake_id: str) -> dict[str, 
     if updated is None:  # somebody else approved or rejected it a moment ago
         raise _wrong_state(state.registry.get_intake(intake.id) or intake, "duyệt ký")
     record_event(state, intake.id, principal, "approved", ecopy_id=ecopy_id)
-    try:
-        enqueue_issue_intake(state.redis, intake.id)
-    except RedisError as e:  # the approval stands; the counter reconciler queues the signing later
-        log.warning("intake %s approved, signing job not queued yet: %s", intake.id, e)
+    if enqueue:
+        queue_signing(state, [intake.id])
     return {"id": intake.id, "ecopy_id": ecopy_id, "status": "signing"}
+
+
+def queue_signing(state: AppState, intake_ids: list[str]) -> None:
+    """One signing job: one intake, or a signer's whole selection in one key session."""
+    if not intake_ids:
+        return
+    try:
+        if len(intake_ids) == 1:
+            enqueue_issue_intake(state.redis, intake_ids[0])
+        else:
+            enqueue_sign_intakes(state.redis, intake_ids)
+    except RedisError as e:  # the approvals stand; the counter reconciler queues the signing later
+        log.warning("intakes %s approved, signing job not queued yet: %s", intake_ids, e)
 
 
 async def wait_issued(state: AppState, results: list[dict[str, Any]]) -> None:

@@ -139,13 +139,15 @@ async def approve_intake(st: StateDep, principal: Signer, intake_id: str) -> JSO
 async def approve_many(
     st: StateDep, principal: Signer, intake_ids: Annotated[list[str], Body(embed=True, max_length=500)]
 ) -> dict[str, Any]:
-    """Approve and sign many intakes in one request; each succeeds or fails on its own."""
+    """Approve and sign many intakes in one request (one signing job, one key session); each
+    succeeds or fails on its own."""
     results: list[dict[str, Any]] = []
     for intake_id in dict.fromkeys(intake_ids):
         try:
-            results.append(await run_in_threadpool(steps.approve, st, principal, intake_id))
+            results.append(await run_in_threadpool(steps.approve, st, principal, intake_id, enqueue=False))
         except EcopyError as e:
             results.append({"id": intake_id, "error": {"code": e.code, "message": e.message}})
+    await run_in_threadpool(steps.queue_signing, st, [r["id"] for r in results if "error" not in r])
     await steps.wait_issued(st, results)
     failed = sum(1 for r in results if "error" in r)
     return {"results": results, "approved": len(results) - failed, "failed": failed}

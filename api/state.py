@@ -31,13 +31,17 @@ class AppState:
     redis: Redis
     trust_roots: Sequence[bytes]
     max_upload_bytes: int = 50 * 1024 * 1024
-    office: str = ""  # the office this deployment's signer workers issue for
+    office: str = ""  # the deployment's default office (the embedded default's only one)
+    signing_offices: frozenset[str] = frozenset()  # offices the signer workers hold keys for; empty: {office}
     reconcile_seconds: float | None = None  # re-queue counter intakes whose job was lost; None: off
     public_url: str = "http://127.0.0.1:8000"  # base of /v/{id} links printed on receipts
     rate_limits: RateLimits = field(default_factory=RateLimits)
     session_hours: float = 10.0  # a counter shift
     secure_cookies: bool = False  # True behind HTTPS
     approve_wait_seconds: float = 8.0  # how long an approval waits for the signer worker before answering
+
+    def signs_for(self) -> frozenset[str]:
+        return self.signing_offices or (frozenset({self.office}) if self.office else frozenset())
 
 
 def get_state(request: Request) -> AppState:

@@ -41,7 +41,7 @@ def verify_file(pdf: bytes, registry: Registry, trust_roots: Sequence[bytes]) ->
         rec = registry.find_by_sha256(sha256)
         return record_info(rec) if rec else None
 
-    return verify_pdf(pdf, lookup, trust_roots)
+    return verify_pdf(pdf, lookup, trust_roots, registry.known_signer_fingerprints())
 
 
 def verdict_to_dict(v: Verdict) -> dict[str, object]:

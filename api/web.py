@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 import qrcode
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -50,6 +50,15 @@ from api.state import AuthInvalidError, CsrfError, EcopyNotFoundError, RateLimit
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.errors import EcopyError
 from pipeline.models import DOC_TYPES, VN_TZ
+from pipeline.qrseal import (
+    STATUS_OF_CODE,
+    TrustedKey,
+    check_qr_text,
+    fields_digest,
+    key_field_values,
+    trust_list,
+    trusted_keys_from_certs,
+)
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -530,6 +539,8 @@ def _verify_page(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    # /v/{id}: the QR's URL, whose fragment may carry the signed payload checked by static/qrcheck.js
+    qr = queried and request.url.path.startswith("/v/")
     return render(
         request,
         "verify.html",
@@ -540,7 +551,9 @@ def _verify_page(
         page_error=error,
         status_code=status_code,
         headers=headers,
-        page_data={"page": "verify"},
+        qr_panel=bool(qr),
+        qr_server=None,
+        page_data={"page": "verify"} | ({"qr": _qr_page_data(request, "fragment", queried, result)} if qr else {}),
     )
 
 
@@ -558,6 +571,147 @@ def verify_form(request: Request, id: str | None = None, purpose: str | None = N
         target = normalize_ecopy_id(typed) or typed
         return RedirectResponse(f"{ecopy_path(target, '/v/')}?{urlencode(query)}", status_code=303)
     return _verify_page(request, principal, purpose=(purpose or "").strip())
+
+
+# ---- the offline check of the QR's signed payload (pipeline.qrseal, static/qrcheck.js) -------------------
+QR_PAGE_TEXT = (
+    "qr.heading",
+    "qr.claims",
+    "qr.claims_unconfirmed",
+    "qr.ecopy_id",
+    "qr.doc_type",
+    "qr.issued_on",
+    "qr.office",
+    "qr.fields_hash",
+    "qr.key",
+    "qr.checking",
+    "qr.revocation_note",
+    "qr.record_match",
+    "qr.record_differs",
+    "qr.insecure",
+    "qr.unsupported",
+    "qr.need_text",
+)
+
+
+def trusted_qr_keys(request: Request) -> dict[str, TrustedKey]:
+    """The office keys a QR payload may be signed with: every certificate our signer workers used."""
+    return trusted_keys_from_certs((c.office, c.cert_pem) for c in get_state(request).registry.signer_certificates())
+
+
+def _vn_day(moment: dt.datetime) -> str:
+    return moment.astimezone(VN_TZ).strftime("%Y%m%d")
+
+
+def _qr_record(request: Request, ecopy_id: str, result: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """What the registry says of the copy, in the payload's terms, for the page to compare with the QR."""
+    if not result or not result.get("record"):
+        return None
+    rec = get_state(request).registry.get_ecopy(ecopy_id)
+    if rec is None:
+        return None
+    return {"i": rec.ecopy_id, "t": rec.doc_type, "o": rec.office, "h": fields_digest(key_field_values(rec.fields))}
+
+
+def _qr_page_data(
+    request: Request, mode: str, queried: str = "", result: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON the page script checks a QR payload with: office keys, words, and (on /v/{id}) the
+    ID of the URL and the registry's facts. No key, no check: a registry error leaves the list empty."""
+    lang = i18n.lang_of(request)
+    try:
+        keys = trusted_qr_keys(request)
+    except (StorageError, EcopyError):
+        log.warning("QR check: the office keys could not be read from the registry", exc_info=True)
+        keys = {}
+    expected = (normalize_ecopy_id(queried) or queried) if queried else None
+    record = None
+    if expected and mode == "fragment":
+        try:
+            record = _qr_record(request, expected, result)
+        except (StorageError, EcopyError):
+            record = None
+    return {
+        "mode": mode,
+        "expected_id": expected,
+        "record": record,
+        "keys": [
+            {
+                "kid": k.kid,
+                "office": k.office,
+                "x": k.jwk["x"],
+                "y": k.jwk["y"],
+                "nbf": _vn_day(k.not_before),
+                "naf": _vn_day(k.not_after),
+            }
+            for k in keys.values()
+        ],
+        "t": {key: i18n.t(lang, key) for key in QR_PAGE_TEXT},
+        "labels": {status: i18n.qr_status_label(lang, status) for status in set(STATUS_OF_CODE.values())},
+        "messages": {code: i18n.qr_message(lang, code) for code in STATUS_OF_CODE},
+        "statuses": dict(STATUS_OF_CODE),
+    }
+
+
+@router.get("/.well-known/ecopy-keys.json")
+def ecopy_keys(request: Request) -> JSONResponse:
+    """The public trust list: an agency saves it once and checks paper QR codes offline with it
+    (``ecopy verify --qr PHOTO --trust-list ecopy-keys.json``)."""
+    body = trust_list(trusted_qr_keys(request), generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+
+
+def _qr_offline_page(request: Request, *, text: str = "", server: Mapping[str, Any] | None = None) -> HTMLResponse:
+    return render(
+        request,
+        "verify_qr.html",
+        principal=page_principal(request),
+        qr_text=text,
+        qr_panel=True,
+        qr_server=server,
+        page_data={"page": "qr", "qr": _qr_page_data(request, "paste")},
+    )
+
+
+@router.get("/v/qr")
+def qr_offline_form(request: Request) -> HTMLResponse:
+    """Paste a QR's text; the page checks it in the browser, with the network off once loaded."""
+    return _qr_offline_page(request)
+
+
+@router.post("/v/qr")
+async def qr_offline_server_check(request: Request) -> Response:
+    """The same check on the server, for a browser without WebCrypto (an http:// address other than
+    localhost). A program asking for JSON gets :meth:`pipeline.qrseal.QrCheck.to_dict`."""
+    form = await request.form()
+    text = _form_text(form, "qr").strip()[:4000]
+    lang = i18n.lang_of(request)
+    check = check_qr_text(text, await run_in_threadpool(trusted_qr_keys, request)) if text else None
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        if check is None:
+            return JSONResponse({"code": "qr.empty", "message": i18n.t(lang, "qr.need_text")}, status_code=422)
+        return JSONResponse(check.to_dict())
+    if check is None:
+        page = _qr_offline_page(request)
+        page.status_code = 422
+        return page
+    vars_ = {
+        "office": check.key.office if check.key else "",
+        "claimed": check.claims.office if check.claims else "",
+        "date": check.claims.issued_on.strftime("%d/%m/%Y") if check.claims else "",
+        "url_id": check.url_ecopy_id or "",
+        "ecopy_id": check.claims.ecopy_id if check.claims else "",
+    }
+    server = {
+        "status": check.status,
+        "code": check.code,
+        "label": i18n.qr_status_label(lang, check.status),
+        "message": i18n.qr_message(lang, check.code).format(**vars_),
+        "claims": check.claims,
+        "kid": check.key.kid if check.key and check.bottom_line else "",
+    }
+    return _qr_offline_page(request, text=text, server=server)
 
 
 @router.get("/v/{ecopy_id}")

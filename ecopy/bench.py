@@ -58,6 +58,19 @@ def _page_images(files: list[Path], tmp: Path) -> list[Path]:
     return out
 
 
+# The bench runs on the embedded default whatever the environment configures: files, SQLite, the
+# development PKI, no time-stamp server.
+EMBEDDED_DEFAULT: dict[str, object] = {
+    "database_url": None,
+    "store": "fs",
+    "tsa_url": None,
+    "pkcs12_path": None,
+    "pkcs11_token_label": None,
+    "offices_file": None,
+    "signature_level": None,
+}
+
+
 def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
     from ecopy import wiring
     from pipeline.models import SourceFile
@@ -83,9 +96,7 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
             )
         bare = time.perf_counter() - t0
 
-        bench_settings = s.model_copy(
-            update={"data_dir": tmp / "data", "database_url": None, "store": "fs", "tsa_url": None, "pkcs12_path": None}
-        )
+        bench_settings = s.model_copy(update={"data_dir": tmp / "data", **EMBEDDED_DEFAULT})
         svc = wiring.build_services(bench_settings, with_key=True)
         svc.signing_key and svc.signing_key()  # key loading is start-up work, not per page
         n_pages = 0
@@ -119,6 +130,10 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
     print(f"ratio full/bare throughput    : {full_ppm / bare_ppm:.2f}", flush=True)
 
     print_batch_runs([batch_run(s, docs, n) for n in BATCH_WORKERS])
+
+    from ecopy import bench_sign  # batch signing: copies/s of one signer process, beside bare pyHanko
+
+    bench_sign.print_sign_bench(bench_sign.run_sign_bench(40, scan=docs[0][0]))
     return 0
 
 
@@ -394,10 +409,7 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
         bs = s.model_copy(
             update={
                 "data_dir": tmp / "data",
-                "database_url": None,
-                "store": "fs",
-                "tsa_url": None,
-                "pkcs12_path": None,
+                **EMBEDDED_DEFAULT,
                 "redis_url": f"redis://127.0.0.1:{_free_port()}/0",
                 "log_level": "WARNING",
             }

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -99,10 +100,83 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+QR_EXIT = {"valid": 0, "tampered": 4, "mismatch": 4, "foreign": 6, "malformed": 7, "unsigned": 8}
+
+
+def _verify_qr(s: Settings, args: argparse.Namespace) -> int:
+    """``ecopy verify --qr PHOTO``: the QR's signed payload against the offices' keys, with no
+    network (the keys: ``--trust-list`` FILE, else the local registry's); no audit row, nothing sent."""
+    from api.i18n import doc_type_label, qr_status_label
+    from pipeline.load import LoadLimits, load_document
+    from pipeline.qrseal import (
+        QrCheck,
+        check_qr_text,
+        read_qr_photo,
+        trusted_keys_from_certs,
+        trusted_keys_from_trust_list,
+    )
+
+    if args.trust_list:
+        try:
+            trusted = trusted_keys_from_trust_list(json.loads(Path(args.trust_list).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise InputError(
+                f"Không đọc được danh sách khóa tin cậy {args.trust_list}. Hãy tải lại tệp ecopy-keys.json "
+                "từ trang của cơ quan cấp (/.well-known/ecopy-keys.json).",
+                detail=f"{type(e).__name__}: {e}",
+            ) from e
+    else:
+        from ecopy import wiring
+
+        certs = wiring.build_registry(s).signer_certificates()
+        trusted = trusted_keys_from_certs((c.office, c.cert_pem) for c in certs)
+    path = Path(args.qr)
+    if not path.is_file():
+        raise InputError(f"Không tìm thấy ảnh {args.qr}. Kiểm tra lại đường dẫn.")
+    texts: list[str] = []
+    for page in reversed(load_document([SourceFile(name=path.name, data=path.read_bytes())], LoadLimits())):
+        texts += [t for t in read_qr_photo(page.image) if t not in texts]  # a PDF: the QR is on its last page
+        if texts:
+            break
+    if not texts:
+        raise InputError(
+            "Không tìm thấy mã QR của bản sao điện tử trong ảnh. Hãy chụp lại: cả mã QR nằm trong khung, "
+            "đủ sáng, không bị rung; hoặc nhập mã bản sao in dưới mã QR để kiểm tra trực tuyến.",
+            detail=f"{path.name}: no e-copy QR code found",
+        )
+    checks = [check_qr_text(t, trusted) for t in texts]
+    check: QrCheck = next((c for c in checks if c.bottom_line), checks[0])
+    if args.json:
+        print(json.dumps(check.to_dict() | {"qr_text": texts[0]}, ensure_ascii=False, indent=2))
+        return QR_EXIT[check.status]
+    print(f"{qr_status_label('vi', check.status)} ({check.code})")
+    print(f"  {check.message}")
+    if check.claims is not None:
+        c = check.claims
+        print("  Nội dung có chữ ký:" if check.bottom_line else "  Nội dung mã QR ghi (KHÔNG được xác nhận):")
+        print(f"    Mã bản sao       : {c.ecopy_id}")
+        print(f"    Loại giấy tờ     : {doc_type_label('vi', c.doc_type)} ({c.doc_type})")
+        print(f"    Ngày cấp         : {c.issued_on:%d/%m/%Y}")
+        print(f"    Cơ quan chứng thực: {c.office}")
+        print(f"    Mã băm nội dung  : {c.fields_hash}")
+    if check.key is not None and check.bottom_line:
+        print(f"  Khóa ký: {check.key.kid} (chứng thư SHA-256 {check.key.cert_sha256})")
+        print("  Lưu ý: kiểm tra ngoại tuyến không biết bản sao có bị thu hồi sau khi cấp hay không;")
+        print("  khi có mạng, hãy kiểm tra thêm bằng mã bản sao.")
+    elif check.status == "unsigned" and check.url_ecopy_id:
+        print(f"  Kiểm tra trực tuyến: ecopy verify {check.url_ecopy_id}")
+    return QR_EXIT[check.status]
+
+
 def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
     from api.verification import verdict_to_dict, verify_file, verify_id
     from ecopy import wiring
 
+    if args.qr:
+        return _verify_qr(s, args)
+    if not args.target:
+        print("Lỗi: cần mã bản sao, đường dẫn tệp PDF, hoặc --qr ẢNH.", file=sys.stderr)
+        return EXIT_USAGE
     registry = wiring.build_registry(s)
     target = Path(args.target)
     if target.is_file():
@@ -176,6 +250,67 @@ def cmd_batch(s: Settings, args: argparse.Namespace) -> int:
     return batchrun.run(
         s, args.source[0], doc_type=args.type, office=args.office, report_dir=report_dir, wait=not args.no_wait
     )
+
+
+def cmd_sign(s: Settings, args: argparse.Namespace) -> int:
+    """Sign every approved copy waiting for this machine's keys, in one key session per office."""
+    from ecopy import wiring
+    from workers.signing import SignOutcome, pending_intake_ids, sign_approved
+
+    if not args.pending:
+        raise InputError("Cách dùng: ecopy sign --pending (ký mọi hồ sơ đã duyệt đang chờ ký).")
+    svc = wiring.build_services(s, with_key=True)
+    offices = [args.office] if args.office else sorted(svc.offices)
+    ids = pending_intake_ids(svc, offices=offices, limit=args.limit)
+    if not ids:
+        print("Không có hồ sơ nào đã duyệt đang chờ ký.")
+        return EXIT_OK
+    started = time.perf_counter()
+
+    def progress(n: int, total: int, o: SignOutcome) -> None:
+        what = o.ecopy_id if o.status == "issued" else f"{o.status}: {o.error_message or ''}"
+        print(f"[{n}/{total}] {o.intake_id} → {what}", file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    outcomes = sign_approved(svc, ids, on_progress=progress)
+    seconds = time.perf_counter() - started
+    issued = sum(1 for o in outcomes if o.status == "issued")
+    failed = [o for o in outcomes if o.status == "failed"]
+    if args.json:
+        print(json.dumps([o.__dict__ for o in outcomes], ensure_ascii=False, indent=2))
+    print(
+        f"Đã ký {issued}/{len(outcomes)} bản sao trong {seconds:.1f} giây ({issued / max(seconds, 1e-9):.1f} bản/giây)"
+        + (f"; {len(failed)} lỗi — xem từng dòng ở trên." if failed else "."),
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    return EXIT_OK if not failed else EXIT_ERROR
+
+
+def cmd_extend(s: Settings, args: argparse.Namespace) -> int:
+    """Re-time-stamp issued copies whose time-stamp expires soon (run it from cron)."""
+    import datetime as dt
+
+    from ecopy import wiring
+    from workers.extending import ExtendOutcome, extend_expiring
+
+    svc = wiring.build_services(s, with_key=True)
+    days = args.days if args.days is not None else s.extend_days
+
+    def progress(n: int, total: int, o: ExtendOutcome) -> None:
+        what = (
+            f"phiên bản {o.version}, dấu thời gian còn hiệu lực đến {o.timestamp_expiry:%d/%m/%Y}"
+            if (o.status == "extended" and o.timestamp_expiry)
+            else f"{o.status}: {o.error_message or ''}"
+        )
+        print(f"[{n}/{total}] {o.ecopy_id} → {what}", flush=True)
+
+    outcomes = extend_expiring(svc, within=dt.timedelta(days=days), limit=args.limit, on_progress=progress)
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(
+        f"Đã gia hạn dấu thời gian cho {len(outcomes) - len(failed)}/{len(outcomes)} bản sao "
+        f"(dấu thời gian hết hạn trong {days} ngày tới)"
+        + (f"; {len(failed)} lỗi, sẽ thử lại lần chạy sau." if failed else ".")
+    )
+    return EXIT_OK if not failed else EXIT_ERROR
 
 
 def cmd_health(s: Settings, args: argparse.Namespace) -> int:
@@ -287,8 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_digitize)
 
-    sp = sub.add_parser("verify", help="verify an e-copy by ID or by its PDF file (exit 0 only if valid)")
-    sp.add_argument("target", help="e-copy ID (XXXX-XXXX-XXXX-XXXX-X) or path to the PDF")
+    sp = sub.add_parser(
+        "verify",
+        help="verify an e-copy by ID or by its PDF file, or offline by a photo of its QR (exit 0 only if valid)",
+        description="With --qr, the QR's signed payload is checked against the offices' public keys with no "
+        "network: exit 0 valid, 4 tampered or ID mismatch, 6 not signed by a trusted office key, 7 unreadable "
+        "payload, 8 an older QR without signature (check it online), 2 no QR found.",
+    )
+    sp.add_argument("target", nargs="?", help="e-copy ID (XXXX-XXXX-XXXX-XXXX-X) or path to the PDF")
+    sp.add_argument("--qr", metavar="IMAGE", help="photo or scan of the paper's QR code (JPEG, PNG, TIFF, PDF)")
+    sp.add_argument(
+        "--trust-list",
+        metavar="FILE",
+        help="with --qr: the offices' keys (ecopy-keys.json from /.well-known/); default: the local registry",
+    )
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_verify)
 
@@ -314,6 +461,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--report-dir", default="batch-reports", help="where the CSV and JSON report go")
     sp.add_argument("--no-wait", action="store_true", help="submit and return; watch later with 'batch status'")
     sp.set_defaults(func=cmd_batch)
+
+    sp = sub.add_parser(
+        "sign",
+        help="sign approved copies waiting for a signature, in one key session (ecopy sign --pending)",
+        description="Signs every intake a signer approved that is not issued yet, with this machine's keys "
+        "(one token login per office). Each copy succeeds or fails on its own.",
+    )
+    sp.add_argument("--pending", action="store_true", help="sign everything approved and waiting")
+    sp.add_argument("--office", help="only this office (default: every office this machine holds a key for)")
+    sp.add_argument("--limit", type=int, default=10_000)
+    sp.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    sp.set_defaults(func=cmd_sign)
+
+    sp = sub.add_parser(
+        "extend",
+        help="re-time-stamp issued copies before their time-stamps expire (new object version; run from cron)",
+    )
+    sp.add_argument(
+        "--days", type=int, help="copies whose time-stamp expires within this many days (ECOPY_EXTEND_DAYS)"
+    )
+    sp.add_argument("--limit", type=int, default=1000)
+    sp.set_defaults(func=cmd_extend)
 
     sp = sub.add_parser("health", help="exit 0 if registry, Redis and store answer (container health checks)")
     sp.add_argument("--worker", action="store_true", help="also require a live RQ worker on this host")

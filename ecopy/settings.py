@@ -46,7 +46,17 @@ class Settings(BaseSettings):
     pkcs12_path: Path | None = Field(None, description="Signer key; default: dev PKI under data_dir")
     pkcs12_password: SecretStr = SecretStr("")
     trust_roots: str = Field("", description="Comma-separated PEM/DER root certificate paths")
-    tsa_url: str | None = Field(None, description="RFC 3161 time-stamp URL; set → PAdES B-T")
+    tsa_url: str | None = Field(None, description="RFC 3161 time-stamp URL; set → PAdES B-T by default")
+    signature_level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = Field(
+        None, description="PAdES level; default B-T with a TSA URL, else B-B. B-LT/B-LTA embed OCSP/CRL"
+    )
+    pkcs11_token_label: str | None = Field(None, description="sign with this PKCS#11 token instead of a PKCS#12 file")
+    pkcs11_module: Path = Field(Path("/usr/lib/softhsm/libsofthsm2.so"), description="the token's PKCS#11 library")
+    pkcs11_pin: SecretStr = SecretStr("")
+    pkcs11_key_label: str = "ecopy-signer"
+    pkcs11_cert_label: str | None = Field(None, description="default: the key label")
+    offices_file: Path | None = Field(None, description="TOML list of offices with their own keys (several offices)")
+    extend_days: int = Field(90, description="ecopy extend re-time-stamps copies whose time-stamp expires this soon")
 
     tessdata_dir: Path | None = Field(None, description="OCR model folder; default: the system's (Debian vie, fast)")
     ocr_lang: str = "vie"
@@ -79,6 +89,10 @@ class Settings(BaseSettings):
         "database_url",
         "pkcs12_path",
         "tsa_url",
+        "signature_level",
+        "pkcs11_token_label",
+        "pkcs11_cert_label",
+        "offices_file",
         "tessdata_dir",
         "ocr_check_tessdata_dir",
         "retention_days",

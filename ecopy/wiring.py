@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api.state import AppState, RateLimits
+from ecopy.offices import OfficeConfig, default_level, key_loader, office_signer, parse_offices_file
 from ecopy.settings import Settings
 from pipeline._exec.tesseract import check_tessdata
 from pipeline.load import LoadLimits
@@ -18,11 +19,11 @@ from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki
 from pipeline.read import ReadOptions
 from pipeline.second_opinion import SecondOpinion
-from pipeline.sign import SigningKey, SignOptions, load_pkcs12_key
+from pipeline.sign import SigningKey
 from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
 from workers.batch_source import ArchiveLimits
-from workers.context import IssuerProfile, Services
+from workers.context import OfficeSigner, Services
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def _dev_pki_paths(s: Settings) -> tuple[Path, Path, Path]:
 
 
 def uses_dev_pki(s: Settings) -> bool:
-    return s.pkcs12_path is None
+    """The embedded default: no key configured anywhere, so a development PKI signs."""
+    return s.pkcs12_path is None and not s.pkcs11_token_label and s.offices_file is None
 
 
 def ensure_dev_pki(s: Settings) -> None:
@@ -75,20 +77,56 @@ def ensure_dev_pki(s: Settings) -> None:
     log.warning("created a DEVELOPMENT PKI in %s: its copies are NOT legally valid", s.pki_dir)
 
 
+def default_office(s: Settings) -> OfficeConfig:
+    """The office of the ``ECOPY_*`` settings (the only one unless ECOPY_OFFICES_FILE lists several)."""
+    dev = uses_dev_pki(s)
+    if dev:
+        p12, pw, _ = _dev_pki_paths(s)
+    return OfficeConfig(
+        name=s.office,
+        certifier_name=s.certifier_name,
+        certifier_title=s.certifier_title,
+        signing_location=s.signing_location,
+        level=default_level(s.signature_level, s.tsa_url),
+        tsa_url=s.tsa_url,
+        pkcs12_path=p12 if dev else s.pkcs12_path,
+        pkcs11_token_label=s.pkcs11_token_label,
+        pkcs11_module=str(s.pkcs11_module),
+        pkcs11_key_label=s.pkcs11_key_label,
+        pkcs11_cert_label=s.pkcs11_cert_label,
+        secret=(
+            pw.read_text().strip()
+            if dev and pw.exists()
+            else (s.pkcs11_pin if s.pkcs11_token_label else s.pkcs12_password).get_secret_value()
+        ),
+        development_only=dev,
+    )
+
+
+def office_configs(s: Settings) -> list[OfficeConfig]:
+    default = default_office(s)
+    return parse_offices_file(s.offices_file, default) if s.offices_file else [default]
+
+
 def trust_roots(s: Settings) -> list[bytes]:
+    """The trust list: configured roots, every office's roots, the development root when it signs."""
     paths = list(s.trust_root_paths)
+    if s.offices_file:
+        paths += [p for o in office_configs(s) for p in o.trust_roots]
     if uses_dev_pki(s):
         paths.append(_dev_pki_paths(s)[2])
-    return [p.read_bytes() for p in paths if p.exists()]
+    return list(dict.fromkeys(p.read_bytes() for p in paths if p.exists()))
 
 
 def load_signing_key(s: Settings) -> SigningKey:
-    if uses_dev_pki(s):
-        ensure_dev_pki(s)
-        p12, pw, _ = _dev_pki_paths(s)
-        return load_pkcs12_key(p12.read_bytes(), pw.read_bytes())
-    assert s.pkcs12_path is not None
-    return load_pkcs12_key(s.pkcs12_path.read_bytes(), s.pkcs12_password.get_secret_value().encode())
+    """The default office's key (one office per process in ``ecopy bench`` and the tests)."""
+    ensure_dev_pki(s)
+    return key_loader(default_office(s))()
+
+
+def office_signers(s: Settings) -> dict[str, OfficeSigner]:
+    roots = tuple(trust_roots(s))
+    return {o.name: office_signer(o, public_url=s.public_url, trust_roots=roots) for o in office_configs(s)}
 
 
 # Where `make ocr-models` puts the second OCR model (tessdata_best_int vie, from npm).
@@ -143,27 +181,17 @@ def s3_access(s: Settings) -> S3Access:
 
 def build_services(s: Settings, *, with_key: bool) -> Services:
     ensure_dev_pki(s)
-    key_cache: list[SigningKey] = []
-
-    def signing_key() -> SigningKey:
-        if not key_cache:
-            key_cache.append(load_signing_key(s))
-        return key_cache[0]
-
+    offices = office_signers(s)
+    default = offices.get(s.office) or next(iter(offices.values()))
     return Services(
         store=build_store(s),
         registry=build_registry(s),
         read_options=read_options(s),
-        issuer=IssuerProfile(
-            office=s.office,
-            certifier_name=s.certifier_name,
-            certifier_title=s.certifier_title,
-            public_url=s.public_url,
-            development_only=uses_dev_pki(s),
-        ),
-        sign_options=SignOptions(timestamp_url=s.tsa_url, location=s.signing_location),
+        issuer=default.issuer,
+        sign_options=default.sign_options,
         trust_roots=trust_roots(s),
-        signing_key=signing_key if with_key else None,
+        signing_key=default.signing_key if with_key else None,
+        offices=offices if with_key else {},
     )
 
 
@@ -200,6 +228,7 @@ def build_app(s: Settings) -> FastAPI:
         trust_roots=trust_roots(s),
         max_upload_bytes=s.max_upload_bytes,
         office=s.office,
+        signing_offices=frozenset(o.name for o in office_configs(s)),
         reconcile_seconds=COUNTER_RECONCILE_SECONDS,
         public_url=s.public_url,
         rate_limits=rate_limits(s),

@@ -121,6 +121,33 @@ class TimestampError(SigningError):
     default_message = "Không lấy được dấu thời gian. Hệ thống sẽ thử lại sau ít phút."
 
 
+class RevocationUnavailableError(SigningError):
+    """OCSP/CRL for the signer's (or the TSA's) chain could not be fetched: a long-term (B-LT/B-LTA)
+    signature or extension needs them, so nothing was signed."""
+
+    code = "sign.revocation_unavailable"
+    retryable = True
+    default_message = (
+        "Không lấy được thông tin thu hồi (OCSP/CRL) của chứng thư số để ký ở mức dài hạn (B-LT/B-LTA). "
+        "Hệ thống sẽ thử lại sau ít phút; nếu vẫn lỗi, hãy báo cho quản trị viên kiểm tra kết nối tới CA."
+    )
+
+
+class CertificateExpiredError(SigningError):
+    code = "sign.certificate_expired"
+    default_message = (
+        "Chứng thư số của cơ quan đã hết hạn (hoặc chưa đến ngày hiệu lực) nên không thể ký. "
+        "Hãy báo quản trị viên cài chứng thư số mới rồi ký lại."
+    )
+
+
+class CertificateRevokedError(SigningError):
+    code = "sign.certificate_revoked"
+    default_message = (
+        "Chứng thư số của người ký đã bị thu hồi nên không thể ký. Hãy dùng chứng thư số còn hiệu lực rồi ký lại."
+    )
+
+
 class VerificationError(EcopyError):
     code = "verify.failed"
     http_status = 422

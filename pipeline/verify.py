@@ -4,6 +4,13 @@ The registry holds the SHA-256 of every issued file. A file whose bytes are not 
 an issued copy, whatever its signature says (an appended revision can keep the old signature
 "valid" for the bytes it covers). So the order is: hash → registry state → signature.
 
+A file on record is our own bytes: its signature is checked in this process. Any other upload is
+hostile: pipeline.diagnose examines it in a child process with a time and a memory limit, only to
+say why it is not an issued copy and whether it carries one of our signatures (``altered``) or not
+(``unknown``). pyHanko alone is not the judge of "nothing changed after signing": it accepts junk
+after %%EOF, metadata-only updates and, under an approval signature, filled forms; the diagnosis
+checks the raw structure (byte ranges, revisions) itself.
+
 Every verdict carries ``reasons`` (short Vietnamese sentences a receiving agency can read) and
 ``codes`` (a stable English code per reason, same order) for API users and tests.
 
@@ -20,13 +27,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import pikepdf
-from pyhanko.keys import load_certs_from_pemder_data
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
+from pipeline.diagnose import DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S, MESSAGES, Diagnosis, diagnose, examine
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.models import VN_TZ, IssuedCopyInfo, SignatureReport, Verdict, VerdictStatus
 from pipeline.render import INFO_KEY_CERTIFICATE_NUMBER, INFO_KEY_ECOPY_ID, XMP_ID_PREFIX
@@ -35,18 +37,11 @@ log = logging.getLogger(__name__)
 
 
 # ---- signature ----------------------------------------------------------------------------------
-def _load_roots(trust_roots: Sequence[bytes]) -> list[object]:
-    roots: list[object] = []
-    for data in trust_roots:
-        try:
-            roots.extend(load_certs_from_pemder_data(data))
-        except Exception as e:  # a bad configured root must not hide the others
-            log.warning("ignoring an unreadable trust root: %s", e)
-    return roots
-
-
 def validate_signature(pdf: bytes, trust_roots: Sequence[bytes], *, at: dt.datetime | None = None) -> SignatureReport:
-    """Validate the first (certifying) signature against ``trust_roots`` only, offline.
+    """Validate the first (certifying) signature against ``trust_roots`` only, offline, in this process.
+
+    For bytes we trust to parse (an issued copy, a file we just signed); untrusted uploads go
+    through :func:`verify_pdf`, which diagnoses them in a child process with limits.
 
     ``at`` is the moment the certificate chain must have been valid: for a copy on record it is
     when the registry says it was issued, so a copy stays verifiable after its signer's
@@ -54,83 +49,17 @@ def validate_signature(pdf: bytes, trust_roots: Sequence[bytes], *, at: dt.datet
 
     ``trusted`` means the signer's certificate chains to one of the roots (checked even when the
     document digest no longer matches, so an altered copy can still be attributed to its signer);
-    ``intact`` says whether the signed bytes are unchanged. ``problems`` are short codes with
-    technical detail, for logs and API users.
+    ``intact`` says whether the signed bytes are unchanged; ``covers_whole_file`` holds only when
+    nothing but validation data (DSS, document time-stamps) follows the signature, checked on the
+    raw structure as well as by pyHanko. ``problems`` are short codes with technical detail.
     """
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        sigs = list(reader.embedded_regular_signatures)
-    except Exception as e:
-        return SignatureReport(present=False, problems=(f"unreadable: {type(e).__name__}: {e}"[:300],))
-    if not sigs:
-        return SignatureReport(present=False, problems=("no_signature",))
-    sig = sigs[0]
-    problems: list[str] = []
-    if len(sigs) > 1:
-        problems.append(f"extra_signatures: {len(sigs) - 1}")
+    return _examined_report(examine(pdf, trust_roots, at=at))
 
-    subject, fingerprint = "", ""
-    try:
-        cert = sig.signer_cert
-        subject, fingerprint = cert.subject.human_friendly, hashlib.sha256(cert.dump()).hexdigest()
-    except Exception as e:
-        problems.append(f"no_signer_cert: {type(e).__name__}: {e}"[:300])
 
-    try:
-        vc = ValidationContext(
-            trust_roots=_load_roots(trust_roots), allow_fetching=False, revocation_mode="soft-fail", moment=at
-        )
-        status = validate_pdf_signature(sig, signer_validation_context=vc)
-    except Exception as e:
-        problems.append(f"validation_failed: {type(e).__name__}: {e}"[:300])
-        return SignatureReport(
-            present=True, signer_subject=subject, signer_cert_sha256=fingerprint, problems=tuple(problems)
-        )
-
-    chains = status.valid and status.trust_problem_indic is None and status.validation_path is not None
-    coverage = status.coverage
-    level = status.modification_level
-    only_validation_data_after = (
-        coverage == SignatureCoverageLevel.ENTIRE_REVISION
-        and level is not None
-        and level <= ModificationLevel.LTA_UPDATES
-        and status.docmdp_ok is not False
-    )
-    covers_whole_file = coverage == SignatureCoverageLevel.ENTIRE_FILE or only_validation_data_after
-    modified = not covers_whole_file or status.docmdp_ok is False
-
-    ts = status.timestamp_validity
-    timestamped = ts is not None and ts.intact and ts.valid
-    signing_time = ts.timestamp if timestamped and ts is not None else status.signer_reported_dt
-
-    if not status.intact:
-        problems.append("not_intact")
-    if not status.valid:
-        problems.append("invalid")
-    if not chains:
-        indic = status.trust_problem_indic
-        problems.append(f"untrusted: {indic if indic is not None else 'no path'}")
-    if not covers_whole_file:
-        problems.append(f"partial_coverage: {coverage.name if coverage else None}, {level.name if level else None}")
-    if status.docmdp_ok is False:
-        problems.append("docmdp_violated")
-    if ts is not None and not timestamped:
-        problems.append("timestamp_invalid")
-    elif ts is not None and not ts.trusted:
-        problems.append("timestamp_untrusted")
-    return SignatureReport(
-        present=True,
-        intact=status.intact,
-        valid=status.valid,
-        trusted=chains,
-        covers_whole_file=covers_whole_file,
-        modified_after_signing=modified,
-        signer_subject=subject,
-        signer_cert_sha256=fingerprint,
-        signing_time=signing_time,
-        timestamped=timestamped,
-        problems=tuple(problems),
-    )
+def _examined_report(diag: Diagnosis) -> SignatureReport:
+    if diag.report is not None:
+        return diag.report
+    return SignatureReport(present=False, problems=tuple(f"{f.code}: {f.detail}"[:300] for f in diag.findings))
 
 
 def read_embedded_ecopy_id(pdf: bytes) -> str | None:
@@ -172,6 +101,9 @@ class _Reasons:
     def add(self, code: str, message: str) -> None:
         self.items.append((code, message))
 
+    def has(self, code: str) -> bool:
+        return any(c == code for c, _ in self.items)
+
     def verdict(
         self,
         status: VerdictStatus,
@@ -211,7 +143,7 @@ def _record_state(info: IssuedCopyInfo, out: _Reasons) -> bool:
     return False
 
 
-def _signature_reasons(report: SignatureReport, out: _Reasons) -> None:
+def _signature_reasons(report: SignatureReport, out: _Reasons, *, on_record: bool) -> None:
     if not report.present:
         out.add("signature.missing", "Tệp không có chữ ký số hợp lệ của cơ quan chứng thực.")
         return
@@ -223,7 +155,7 @@ def _signature_reasons(report: SignatureReport, out: _Reasons) -> None:
         out.add("signature.untrusted", "Chứng thư ký số không thuộc cơ quan chứng thực được tin cậy.")
     if not report.covers_whole_file or report.modified_after_signing:
         out.add("signature.modified_after", "Tệp đã bị thêm hoặc sửa nội dung sau khi ký.")
-    if report.bottom_line:
+    if report.bottom_line and on_record:
         out.add("signature.other", "Chữ ký số hợp lệ nhưng khác với chữ ký ghi trong sổ đăng ký.")
 
 
@@ -232,53 +164,100 @@ def verify_pdf(
     lookup_sha256: Callable[[str], IssuedCopyInfo | None],
     trust_roots: Sequence[bytes],
     known_signer_fingerprints: Collection[str] = (),
+    *,
+    diagnosis_timeout_s: float = DEFAULT_TIMEOUT_S,
+    diagnosis_memory_bytes: int = DEFAULT_MEMORY_BYTES,
 ) -> Verdict:
-    """Verdict on an uploaded file: valid / revoked / altered / unknown."""
+    """Verdict on an uploaded file: valid / revoked / altered / unknown. Never raises, never hangs.
+
+    Hash first. A hit is a file we issued (each stored version of a copy, e.g. re-time-stamped,
+    has its own hash on record): record state, then its signature, in this process; valid only if
+    the signer certificate is the record's, chains to ``trust_roots`` and covers the whole file
+    (or only validation data follows). A miss is never valid; a diagnosis in a child process with
+    ``diagnosis_timeout_s`` and ``diagnosis_memory_bytes`` says why, and whether the file carries one
+    of our signatures (chains to our roots or is in ``known_signer_fingerprints``: ``altered``)
+    or not (``unknown``).
+    """
     digest = hashlib.sha256(pdf).hexdigest()
     out = _Reasons([])
     info = lookup_sha256(digest)
-    report = validate_signature(pdf, trust_roots, at=info.issued_at if info is not None else None)
     if info is not None:
-        if _record_state(info, out):
-            return out.verdict("revoked", info.ecopy_id, info, report)
-        signer_ok = not info.signer_cert_sha256 or info.signer_cert_sha256 == report.signer_cert_sha256
-        if report.bottom_line and signer_ok:
-            out.add(
-                "hash.match",
-                f"Tệp trùng khớp hoàn toàn với bản sao {info.ecopy_id} do {info.office} cấp "
-                f"lúc {_vn_datetime(info.issued_at)}.",
-            )
-            signer = report.signer_subject or "cơ quan chứng thực"
-            out.add("signature.valid", f"Chữ ký số hợp lệ và được tin cậy ({signer}).")
-            return out.verdict("valid", info.ecopy_id, info, report)
-        out.add("hash.match_bad_signature", f"Tệp trùng với bản sao {info.ecopy_id} nhưng chữ ký số không đạt.")
-        _signature_reasons(report, out)
-        log.warning("issued copy %s fails signature validation: %s", info.ecopy_id, report.problems)
-        return out.verdict("altered", info.ecopy_id, info, report)
+        return _verify_issued(pdf, info, trust_roots, out)
 
-    embedded_id = read_embedded_ecopy_id(pdf)
-    known = {f.lower() for f in known_signer_fingerprints}
-    ours = report.present and (report.trusted or report.signer_cert_sha256.lower() in known)
-    if ours:
+    if b"%PDF-" not in pdf[:1024]:  # not worth a child process
+        out.add("file.unreadable", MESSAGES["file.unreadable"])
+        out.add("hash.unknown", "Không tìm thấy bản sao nào trùng với tệp này trong sổ đăng ký.")
+        out.add("signature.missing", "Tệp không có chữ ký số của cơ quan chứng thực.")
+        return out.verdict("unknown", None, None, SignatureReport(present=False, problems=("unreadable: not a PDF",)))
+
+    diag = diagnose(
+        pdf,
+        trust_roots,
+        known_signer_fingerprints,
+        timeout_s=diagnosis_timeout_s,
+        memory_bytes=diagnosis_memory_bytes,
+    )
+    report = diag.report or SignatureReport(
+        present=bool(diag.signers), problems=tuple(f"{f.code}: {f.detail}"[:300] for f in diag.findings)
+    )
+    embedded_id = diag.embedded_ecopy_id
+    if diag.carries_our_signature:
         out.add(
             "hash.mismatch",
             "Tệp không trùng khớp với bất kỳ bản sao nào đã cấp: nội dung đã bị thay đổi so với bản được cấp.",
         )
-        _signature_reasons(report, out)
+        _signature_reasons(report, out, on_record=False)
+        _diagnosis_reasons(diag, out)
         if embedded_id:
             out.add(
                 "id.embedded",
                 f"Tệp ghi mã bản sao {embedded_id}; hãy tra cứu mã này để xem bản đã cấp.",
             )
+        log.info("altered copy (claims %s): %s", embedded_id, [f"{f.code}: {f.detail}" for f in diag.findings])
         return out.verdict("altered", embedded_id, None, report)
-    if not report.present and any(p.startswith("unreadable") for p in report.problems):
-        out.add("file.unreadable", "Tệp không phải là tệp PDF đọc được.")
+
+    if "file.unreadable" in diag.codes:
+        out.add("file.unreadable", MESSAGES["file.unreadable"])
     out.add("hash.unknown", "Không tìm thấy bản sao nào trùng với tệp này trong sổ đăng ký.")
-    if report.present:
-        out.add("signature.foreign", "Chữ ký số trong tệp không phải của cơ quan chứng thực trong hệ thống.")
-    else:
+    if any(s.crypto_valid for s in diag.signers):  # a working signature, by someone else
+        out.add("signature.foreign", MESSAGES["signature.foreign"])
+    elif diag.completed and not report.present and "file.unreadable" not in diag.codes:
         out.add("signature.missing", "Tệp không có chữ ký số của cơ quan chứng thực.")
+    _diagnosis_reasons(diag, out)
+    log.info("unknown file: %s", [f"{f.code}: {f.detail}" for f in diag.findings])
     return out.verdict("unknown", None, None, report)
+
+
+def _verify_issued(pdf: bytes, info: IssuedCopyInfo, trust_roots: Sequence[bytes], out: _Reasons) -> Verdict:
+    """A file whose exact bytes we issued: record state, then the signature (our own bytes: in-process)."""
+    if _record_state(info, out):
+        return out.verdict("revoked", info.ecopy_id, info)
+    diag = examine(pdf, trust_roots, at=info.issued_at)
+    report = _examined_report(diag)
+    on_record = info.signer_cert_sha256.lower()
+    signer_ok = bool(on_record) and on_record == report.signer_cert_sha256.lower()
+    if report.bottom_line and signer_ok and not diag.blocking:
+        out.add(
+            "hash.match",
+            f"Tệp trùng khớp hoàn toàn với bản sao {info.ecopy_id} do {info.office} cấp "
+            f"lúc {_vn_datetime(info.issued_at)}.",
+        )
+        signer = report.signer_subject or "cơ quan chứng thực"
+        out.add("signature.valid", f"Chữ ký số hợp lệ và được tin cậy ({signer}).")
+        return out.verdict("valid", info.ecopy_id, info, report)
+    out.add("hash.match_bad_signature", f"Tệp trùng với bản sao {info.ecopy_id} nhưng chữ ký số không đạt.")
+    _signature_reasons(report, out, on_record=True)
+    if report.present and not signer_ok and not out.has("signature.other"):
+        out.add("signature.other", "Chữ ký số khác với chữ ký ghi trong sổ đăng ký.")
+    _diagnosis_reasons(diag, out)
+    log.warning("issued copy %s fails signature validation: %s %s", info.ecopy_id, report.problems, list(diag.codes))
+    return out.verdict("altered", info.ecopy_id, info, report)
+
+
+def _diagnosis_reasons(diag: Diagnosis, out: _Reasons) -> None:
+    for finding in diag.findings:
+        if not out.has(finding.code):
+            out.add(finding.code, finding.message)
 
 
 def verify_record(info: IssuedCopyInfo | None, ecopy_id: str | None) -> Verdict:

@@ -9,7 +9,7 @@ for API keys and session tokens, which are long random strings).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -192,6 +192,19 @@ class AccessMixin:
     def get_user_by_username(self, username: str) -> UserRecord | None:
         row = self._one("get user", "users", lambda t: t.c.username == username)
         return UserRecord(**dict(row)) if row is not None else None
+
+    def actor_display_names(self, actors: Iterable[str | None]) -> dict[str, str]:
+        """How people are shown: ``user:lan`` → "Trần Thị Lan", ``key:ab12…`` → the key's label."""
+        names: dict[str, str] = {}
+        for actor in {a for a in actors if a}:
+            kind, _, ident = actor.partition(":")
+            if kind == "user" and (user := self.get_user_by_username(ident)) is not None:
+                names[actor] = user.display_name
+            elif kind == "key" and (key := self.get_api_key(ident)) is not None:
+                names[actor] = key.label
+            else:
+                names[actor] = ident or actor
+        return names
 
     def set_user_password(self, user_id: str, password_hash: str) -> None:
         t = self._t("users")

@@ -138,6 +138,22 @@ class ObjectStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def put_version(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        after_sha256: str,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Store ``data`` as the new current version of the write-once object ``key``, keeping every
+        earlier version (S3: object versioning, each version under its own retention; filesystem:
+        a read-only copy under ``versions/``). Only if the current version still has
+        ``after_sha256`` (two writers: one wins, the other gets :class:`ObjectExistsError`);
+        the same bytes again return the current info."""
+
+    @abc.abstractmethod
     def get(self, key: str) -> bytes:
         """The stored bytes; :class:`ObjectNotFoundError` if absent, :class:`ObjectCorruptError` if an
         immutable object no longer matches its recorded SHA-256."""
@@ -163,6 +179,18 @@ class ObjectStore(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
+
+
+def _check_current(key: str, current: ObjectInfo | None, after_sha256: str) -> None:
+    """Before a new version: the object exists, is write-once, and nobody replaced it meanwhile."""
+    if current is None:
+        raise ObjectNotFoundError(detail=f"no object {key!r} to add a version to")
+    if not current.immutable:
+        raise ImmutableObjectError(detail=f"{key!r} is not a write-once object; versions are for those")
+    if current.sha256 != after_sha256.lower():
+        raise ObjectExistsError(
+            detail=f"{key!r} changed meanwhile: current sha256 {current.sha256}, expected {after_sha256}"
+        )
 
 
 def _check_existing(key: str, existing: ObjectInfo, sha: str) -> ObjectInfo:
@@ -309,6 +337,52 @@ class FilesystemStore(ObjectStore):
             self._fsync_dir(data_path.parent)
             self._write_meta(meta_path, info)
         log.debug("put %s (%d bytes, sha256=%s, immutable=%s) in %s", key, len(data), sha, immutable, self.root)
+        return info
+
+    def put_version(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        after_sha256: str,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        data_path, meta_path = self._paths(key)
+        meta = _validate_metadata(metadata)
+        sha = sha256_hex(data)
+        with self._os_errors("put version", key):
+            current = self.stat(key)
+            if current is not None and current.sha256 == sha:
+                return current
+            _check_current(key, current, after_sha256)
+            folder = (self.root / "versions" / key).resolve()
+            if not folder.is_relative_to(self.root / "versions"):
+                raise InvalidKeyError(detail=f"object key escapes the store: {key!r}")
+            folder.mkdir(parents=True, exist_ok=True)
+            number = len(list(folder.iterdir())) + 1
+            try:  # keep the version being replaced; a racing writer fails here
+                os.link(data_path, folder / f"{number:04d}")
+            except FileExistsError as e:
+                raise ObjectExistsError(detail=f"{key!r}: another writer added version {number} meanwhile") from e
+            tmp = self._write_temp(data)
+            try:
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, data_path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self._fsync_dir(data_path.parent)
+            info = ObjectInfo(
+                key=key,
+                size=len(data),
+                sha256=sha,
+                content_type=content_type,
+                metadata=meta,
+                immutable=True,
+                version_id=str(number + 1),
+            )
+            self._write_meta(meta_path, info)
+        log.info("put %s version %d (sha256=%s) in %s", key, number + 1, sha, self.root)
         return info
 
     def get(self, key: str) -> bytes:
@@ -635,6 +709,40 @@ class S3Store(ObjectStore):
             # Report the retention the server actually recorded, not the one we asked for.
             return self.stat(key) or info
         return info
+
+    def put_version(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        after_sha256: str,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        validate_key(key)
+        meta = _validate_metadata(metadata)
+        sha = sha256_hex(data)
+        self._ensure_bucket()
+        current = self.stat(key)
+        if current is not None and current.sha256 == sha:
+            return current
+        _check_current(key, current, after_sha256)
+        headers = self._headers(content_type, meta, sha, True)
+        # The bucket is versioned (object lock): this PUT adds a version; the older ones stay,
+        # each under its own retention.
+        result = self._call(
+            "put version", key, lambda: self._client._put_object(self.bucket, key, bytes(data), headers=headers)
+        )
+        log.info("put %s new version %s (sha256=%s) in %s", key, result.version_id, sha, self.bucket)
+        return self.stat(key) or ObjectInfo(
+            key=key,
+            size=len(data),
+            sha256=sha,
+            content_type=content_type,
+            metadata=meta,
+            version_id=result.version_id,
+            immutable=True,
+        )
 
     def get(self, key: str) -> bytes:
         validate_key(key)

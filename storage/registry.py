@@ -38,6 +38,8 @@ from storage.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from storage.signing import EcopyVersion, SigningMixin
+from storage.signing import build_tables as build_signing_tables
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ class EcopyRecord:
     intake_id: str | None = None
     revoked_reason: str | None = None
     superseded_by: str | None = None
+    signature_level: str | None = None  # PAdES level of the current version (B-B … B-LTA)
+    timestamp_expiry: dt.datetime | None = None  # when the newest time-stamp's certificates expire
+    version: int = 1  # 1 as issued; each `ecopy extend` adds one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +197,9 @@ ecopies = sa.Table(
     sa.Column("intake_id", sa.String(64), nullable=True),
     sa.Column("revoked_reason", sa.Text, nullable=True),
     sa.Column("superseded_by", sa.String(64), nullable=True),
+    sa.Column("signature_level", sa.String(8), nullable=True),
+    sa.Column("timestamp_expiry", UTCDateTime(), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.UniqueConstraint("sha256", name="uq_ecopies_sha256"),
     sa.UniqueConstraint("intake_id", name="uq_ecopies_intake_id"),
     sa.CheckConstraint("status IN ('issued', 'revoked', 'superseded')", name="ck_ecopies_status"),
@@ -246,6 +254,7 @@ batches = sa.Table(
 )
 
 build_tables(metadata, UTCDateTime, JSONType)
+build_signing_tables(metadata, UTCDateTime)
 
 certificate_sequences = sa.Table(
     "certificate_sequences",
@@ -318,7 +327,7 @@ def _create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
-class Registry(AccessMixin):
+class Registry(AccessMixin, SigningMixin):
     """All reads and writes of the registry. Safe to share between threads."""
 
     _tables = metadata
@@ -406,9 +415,10 @@ class Registry(AccessMixin):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # ---- e-copies -----------------------------------------------------------------------------
-    def add_ecopy(self, rec: EcopyRecord) -> EcopyRecord:
-        """Register an issued e-copy. Idempotent per intake: if ``rec.intake_id`` already has an
-        e-copy, that one is returned and nothing is inserted (a signing job that ran twice)."""
+    def add_ecopy(self, rec: EcopyRecord, *, object_version: str | None = None) -> EcopyRecord:
+        """Register an issued e-copy (and its version 1). Idempotent per intake: if ``rec.intake_id``
+        already has an e-copy, that one is returned and nothing is inserted (a signing job that ran
+        twice)."""
         if rec.status not in ECOPY_STATUSES:
             raise ValueError(f"unknown e-copy status {rec.status!r}")
         row = _ecopy_row(rec)
@@ -419,6 +429,18 @@ class Registry(AccessMixin):
                 if existing is not None:
                     return existing
             conn.execute(ecopies.insert().values(**row))
+            self._insert_version(
+                conn,
+                EcopyVersion(
+                    ecopy_id=rec.ecopy_id,
+                    version=rec.version,
+                    sha256=rec.sha256,
+                    object_version=object_version,
+                    signature_level=rec.signature_level or "",
+                    timestamp_expiry=rec.timestamp_expiry,
+                    created_at=rec.issued_at,
+                ),
+            )
             return None
 
         try:
@@ -465,7 +487,29 @@ class Registry(AccessMixin):
         return self._tx("get e-copy", lambda c: self._select_ecopy(c, ecopies.c.ecopy_id == ecopy_id))
 
     def find_by_sha256(self, sha256: str) -> EcopyRecord | None:
-        return self._tx("find e-copy by sha256", lambda c: self._select_ecopy(c, ecopies.c.sha256 == sha256.lower()))
+        """The e-copy whose current version, or any earlier stored version, has these exact bytes."""
+        versions = self._tables.tables["ecopy_versions"]
+        digest = sha256.lower()
+        older = sa.select(versions.c.ecopy_id).where(versions.c.sha256 == digest).scalar_subquery()
+        return self._tx(
+            "find e-copy by sha256",
+            lambda c: self._select_ecopy(c, sa.or_(ecopies.c.sha256 == digest, ecopies.c.ecopy_id == older)),
+        )
+
+    def copies_to_extend(self, *, expiring_before: dt.datetime, limit: int = 1000) -> list[EcopyRecord]:
+        """Issued copies whose newest time-stamp stops being verifiable before ``expiring_before``."""
+        query = (
+            sa.select(ecopies)
+            .where(
+                ecopies.c.status == "issued",
+                ecopies.c.timestamp_expiry.is_not(None),
+                ecopies.c.timestamp_expiry < _aware_utc(expiring_before, "expiring_before"),
+            )
+            .order_by(ecopies.c.timestamp_expiry)
+            .limit(limit)
+        )
+        rows = self._tx("list copies to extend", lambda c: c.execute(query).mappings().all())
+        return [_ecopy_from_row(r) for r in rows]
 
     def find_by_intake(self, intake_id: str) -> EcopyRecord | None:
         return self._tx("find e-copy by intake", lambda c: self._select_ecopy(c, ecopies.c.intake_id == intake_id))
@@ -796,6 +840,9 @@ def _ecopy_row(rec: EcopyRecord) -> dict[str, Any]:
         "intake_id": rec.intake_id,
         "revoked_reason": rec.revoked_reason,
         "superseded_by": rec.superseded_by,
+        "signature_level": rec.signature_level,
+        "timestamp_expiry": rec.timestamp_expiry,
+        "version": rec.version,
     }
 
 
@@ -816,6 +863,9 @@ def _ecopy_from_row(row: RowMapping) -> EcopyRecord:
         intake_id=row["intake_id"],
         revoked_reason=row["revoked_reason"],
         superseded_by=row["superseded_by"],
+        signature_level=row["signature_level"],
+        timestamp_expiry=row["timestamp_expiry"],
+        version=int(row["version"] or 1),
     )
 
 

@@ -27,6 +27,8 @@ from tests import services
 from tests.services import PostgresService, S3Service
 from tests.tsa import running_tsa
 
+pytest_plugins = ["tests.issued_audit", "tests.pki"]
+
 T = TypeVar("T")
 
 

@@ -225,8 +225,14 @@ def test_an_unreachable_time_stamp_server_means_retrying_then_one_copy(stack: di
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    dead_tsa = dataclasses.replace(services.sign_options, timestamp_url=f"http://127.0.0.1:{dead_port}/tsa")
-    context.configure(dataclasses.replace(services, sign_options=dead_tsa))
+    dead_tsa = {
+        name: dataclasses.replace(
+            office,
+            sign_options=dataclasses.replace(office.sign_options, timestamp_url=f"http://127.0.0.1:{dead_port}/tsa"),
+        )
+        for name, office in services.offices.items()
+    }
+    context.configure(dataclasses.replace(services, offices=dead_tsa))
     send_to_signer(stack, intake_id)
     drain(conn, SIGN_QUEUE)
     intake = client.get(f"/api/v1/intakes/{intake_id}").json()
@@ -355,7 +361,10 @@ def test_a_run_that_died_after_storing_its_copy_is_completed_not_duplicated(stac
         intake_id=intake_id,
         reserved_ecopy_id=ecopy_id,
     )
-    signed, number, signer_fp = issuing._render_sign_store(req, services, ecopy_id, issuing.ecopy_object_key(ecopy_id))
+    stored = issuing._render_sign_store(
+        req, services, services.signer_for(None), ecopy_id, issuing.ecopy_object_key(ecopy_id)
+    )
+    signed, number, signer_fp = stored.signed, stored.certificate_number, stored.signer_fp
     meta = services.store.root / "meta" / "ecopies" / f"{ecopy_id}.pdf.json"
     meta.unlink()  # the crash window: data linked, metadata not yet written
 

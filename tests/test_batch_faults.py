@@ -34,6 +34,7 @@ from storage.objectstore import S3Store
 from storage.registry import Registry
 from tests import services
 from tests.corpus import corpus_doc
+from tests.issued_audit import collect_s3_copies, register_trust_root
 from tests.services import PostgresService, RedisServer, S3Service
 from workers.intakes import store_originals
 from workers.queues import enqueue_process_intake
@@ -134,6 +135,9 @@ def cluster(pg_server: PostgresService, tmp_path_factory: pytest.TempPathFactory
         assert init.returncode == 0, init.stderr
         yield c
         c.stop_workers()
+        # every copy this cluster issued goes through the session's independent check too
+        register_trust_root((workdir / "data" / "pki" / "root.pem").read_bytes())
+        collect_s3_copies(s3.endpoint, s3.access_key, s3.secret_key, BUCKET, s3.region)
     finally:
         if registry is not None:
             registry.close()

@@ -240,7 +240,7 @@ def test_migrate_twice_is_a_no_op(registry: Registry, registry_url: str) -> None
     engine = sa.create_engine(registry.url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
         tables = set(sa.inspect(engine).get_table_names())
         assert {"ecopies", "intakes", "certificate_sequences", "batches", "alembic_version"} <= tables
         assert {"users", "api_keys", "sessions", "lookups", "intake_events"} <= tables
@@ -309,13 +309,24 @@ def test_upgrade_from_0001_keeps_existing_intakes_and_copies(registry_url: str) 
                 ),
                 {"t": now},
             )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ecopies (ecopy_id, doc_type, fields, sha256, object_key, office, signer_cert_sha256, "
+                    "status, issued_at, updated_at, certificate_number, page_count) VALUES ('OLD1', 'cccd', '{}', "
+                    "'ab12', 'ecopies/OLD1.pdf', 'UBND', 'cd34', 'issued', :t, :t, '1', 1)"
+                ),
+                {"t": now},
+            )
     finally:
         engine.dispose()
-    old.add_ecopy(make_ecopy(1))
     old.migrate()
+    old.add_ecopy(make_ecopy(1))
+    found = old.find_by_sha256("AB12")
+    assert found is not None and found.ecopy_id == "OLD1" and found.version == 1
+    assert [v.sha256 for v in old.ecopy_versions("OLD1")] == ["ab12"]  # backfilled as version 1
     intake = old.get_intake("old-1")
     assert intake is not None and intake.status == "ready" and intake.batch_id is None and intake.needs_review is None
-    assert old.count_ecopies() == 1
+    assert old.count_ecopies() == 2
     old.update_intake("old-1", status="review", needs_review=True, min_confidence=0.5)
     assert old.get_intake("old-1").finished_at is not None  # type: ignore[union-attr]
     old.close()

@@ -34,6 +34,7 @@ from pipeline.pki import DevPki, cert_sha256, make_dev_pki
 from pipeline.render import DEV_ONLY_LINE, SIGNATURE_BOX, RenderOptions, render_ecopy
 from pipeline.sign import SigningKey, SignOptions, load_pkcs12_key, sign_pdf
 from pipeline.verify import read_embedded_ecopy_id, validate_signature, verify_pdf, verify_record
+from tests.copies import sample_certification
 
 NOTO = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"
 PASSWORD = b"ecopy-test"
@@ -96,18 +97,7 @@ def pages_and_ocr() -> tuple[list[Page], OcrResult]:
 
 @pytest.fixture(scope="module")
 def cert() -> Certification:
-    return Certification(
-        ecopy_id=ECOPY_ID,
-        verify_url=f"https://xacthuc.example.gov.vn/v/{ECOPY_ID}",
-        office=OFFICE,
-        certifier_name="Trần Thị Ngọc Hương",
-        certifier_title="Phó Chủ tịch Ủy ban nhân dân phường",
-        certified_on=dt.date(2026, 3, 5),
-        certificate_number="1.234",
-        book_number="01/2026",
-        doc_type="birth_certificate",
-        development_only=True,
-    )
+    return sample_certification(ECOPY_ID, OFFICE)
 
 
 @pytest.fixture(scope="module")

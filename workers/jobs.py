@@ -17,24 +17,20 @@ from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
-from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError
 from pipeline.models import REVIEW_THRESHOLD, SourceFile
 from pipeline.read import read_document
+from pipeline.render import encode_page
 from storage.access import IntakeEvent
 from storage.errors import StorageError
 from storage.registry import IntakeRecord
 from workers import context, serialize
-from workers.issuing import IssueRequest, issue_ecopy
 from workers.queues import LOST_CODE, LOST_MESSAGE, LOST_RETRY_MESSAGE, enqueue_issue_intake
+from workers.signing import pages_prefix, sign_approved, sign_intake
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi xử lý hồ sơ. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
-
-
-def pages_prefix(intake_id: str) -> str:
-    return f"intakes/{intake_id}/work/"
 
 
 def _status_after_failure(retryable: bool) -> str:
@@ -93,7 +89,12 @@ def process_intake(intake_id: str) -> str:
     metas = []
     for page in result.pages:
         svc.store.put(f"{prefix}page-{page.index:03d}.png", serialize.page_to_png(page), content_type="image/png")
-        metas.append(serialize.page_meta(page))
+        meta = serialize.page_meta(page)
+        encoded = encode_page(page)  # the JPEG the e-copy will embed, made here once, not per signature
+        if encoded is not None:
+            svc.store.put(f"{prefix}page-{page.index:03d}.jpg", encoded.jpeg, content_type="image/jpeg")
+            meta["jpeg"] = True
+        metas.append(meta)
     svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
     svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
     fields = result.fields.to_dict()
@@ -176,39 +177,26 @@ def on_work_horse_killed(job: Job, retpid: int, ret_val: int, rusage: object) ->
 def issue_intake(intake_id: str) -> str:
     """Render, sign and store the e-copy of a reviewed intake (signer workers only)."""
     svc = context.current()
-    intake = _load_intake(svc, intake_id)
-    done = svc.registry.find_by_intake(intake_id)
-    if done is not None:
-        svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
-        return done.ecopy_id
-    if intake.status not in ("ready", "review", "signing", "failed", "retrying") or not intake.doc_type:
-        # Not read yet (or read and failed): nothing to sign, and nothing about the intake to change.
-        log.warning("intake %s: issue job skipped, intake is %s", intake_id, intake.status)
-        return intake.status
-    if not intake.approved_by and not (intake.batch_id is not None and intake.needs_review is False):
-        # Signed only if a signer approved it, or it is an archive document the auto-issue policy
-        # passed (type and every field confident) — whoever queued the job.
-        log.warning("intake %s: issue job skipped, no signer approved it", intake_id)
-        return intake.status
-    prefix = pages_prefix(intake_id)
-    metas = json.loads(svc.store.get(f"{prefix}pages.json"))
-    pages = [serialize.page_from_png(svc.store.get(f"{prefix}page-{m['index']:03d}.png"), m) for m in metas]
-    ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))
-    reserved = svc.registry.reserve_ecopy_id(intake_id, new_ecopy_id())
-    svc.registry.update_intake(intake_id, status="signing", error_code=None, error_message=None)
-    record = issue_ecopy(
-        IssueRequest(
-            pages=pages,
-            ocr=ocr,
-            doc_type=intake.doc_type,
-            fields=intake.fields,
-            intake_id=intake_id,
-            reserved_ecopy_id=reserved,
-        ),
-        svc,
-    )
-    svc.registry.update_intake(intake_id, status="issued", ecopy_id=record.ecopy_id)
-    svc.registry.add_intake_event(
-        IntakeEvent(intake_id=intake_id, actor="system", action="issued", detail={"ecopy_id": record.ecopy_id})
-    )
-    return record.ecopy_id
+    _load_intake(svc, intake_id)
+    outcome = sign_intake(svc, intake_id)
+    if outcome.status == "skipped":
+        intake = svc.registry.get_intake(intake_id)
+        return intake.status if intake is not None else outcome.status
+    return outcome.ecopy_id or outcome.status
+
+
+def sign_intakes(intake_ids: list[str]) -> dict[str, Any]:
+    """Sign a signer's selection in one job, so the key (a token session) is opened once.
+
+    Each intake succeeds or fails on its own; one whose error is retryable (a time-stamp server
+    away) is queued again on its own, with the retries of a single signing job."""
+    svc = context.current()
+    outcomes = sign_approved(svc, intake_ids)
+    job = get_current_job()
+    for o in outcomes:
+        if o.retryable and job is not None:
+            try:
+                enqueue_issue_intake(job.connection, o.intake_id)
+            except RedisError as e:  # the counter reconciler queues it later
+                log.warning("intake %s: could not queue the retry: %s", o.intake_id, e)
+    return {o.intake_id: o.ecopy_id or o.error_code or o.status for o in outcomes}

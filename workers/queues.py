@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -51,6 +53,18 @@ def _enqueue_once(conn: Redis, queue: str, func: str, intake_id: str, job_id: st
 def enqueue_process_intake(conn: Redis, intake_id: str, *, queue: str = INTAKE_QUEUE) -> Job:
     return _enqueue_once(
         conn, queue, "workers.jobs.process_intake", intake_id, f"process-{intake_id}", f"đọc hồ sơ {intake_id}"
+    )
+
+
+def enqueue_sign_intakes(conn: Redis, intake_ids: list[str]) -> Job:
+    """One job for a signer's selection: signed in one key session (see workers.signing)."""
+    digest = hashlib.sha256("\n".join(intake_ids).encode()).hexdigest()[:16]
+    return Queue(SIGN_QUEUE, connection=conn).enqueue(
+        "workers.jobs.sign_intakes",
+        intake_ids,
+        job_id=f"sign-{digest}",
+        job_timeout=JOB_TIMEOUT + 10 * len(intake_ids),
+        description=f"ký {len(intake_ids)} hồ sơ đã duyệt",
     )
 
 
