@@ -28,6 +28,21 @@ SIGNER_VALIDITY = dt.timedelta(days=3 * 365)
 _BACKDATE = dt.timedelta(hours=1)  # tolerate small clock skew between machines
 
 
+# What a document signer's certificate allows: signatures with non-repudiation (pyHanko's validator
+# requires nonRepudiation on a signer), nothing else.
+SIGNER_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=True,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
 @dataclass(frozen=True)
 class DevPki:
     root_cert_pem: bytes
@@ -97,20 +112,7 @@ def make_dev_pki(office: str, *, password: bytes, now: dt.datetime | None = None
         .not_valid_before(now)
         .not_valid_after(now + SIGNER_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # nonRepudiation
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(SIGNER_KEY_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
         .sign(root_key, hashes.SHA256())

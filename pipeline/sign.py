@@ -337,8 +337,9 @@ def _signature_metadata(
     )
 
 
-def _check_validity_now(key: SigningKey) -> None:
-    """A copy signed outside its certificate's validity would never verify: refuse to make it."""
+def check_valid_now(key: SigningKey) -> None:
+    """A copy signed outside its certificate's validity would never verify: issuing refuses to make
+    one (``sign_pdf`` itself does not check, so tests can sign "in the past")."""
     cert = key.signer.signing_cert
     if cert is None:
         raise SigningError(detail="signer has no signing certificate")
@@ -357,7 +358,6 @@ def sign_pdf(
 ) -> bytes:
     """Sign ``pdf`` as an incremental update; ``signature_box`` None → invisible signature."""
     level = effective_level(options)
-    _check_validity_now(key)
     started = time.perf_counter()
     if signature_box is not None:
         field_spec = fields.SigFieldSpec(

@@ -76,6 +76,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from pipeline.pki import SIGNER_KEY_USAGE
 from pipeline.sign import SigningKey, load_pkcs12_key
 
 OFFICE_A = "UBND Phường Bến Nghé, Thành phố Hồ Chí Minh"
@@ -168,7 +169,7 @@ class TestPki:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=1))
             .not_valid_after(now + lifetime)
-            .add_extension(_signer_key_usage(), critical=True)
+            .add_extension(SIGNER_KEY_USAGE, critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
             .add_extension(
@@ -205,20 +206,6 @@ class TestPki:
 
     def not_after(self, name: str) -> dt.datetime:
         return self._cred(name).cert.not_valid_after_utc
-
-
-def _signer_key_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 def _pkcs12(name: str, cred: _Credential) -> tuple[bytes, bytes]:

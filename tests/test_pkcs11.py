@@ -31,7 +31,7 @@ from pipeline.keys import (
     pkcs11_sessions_opened,
 )
 from pipeline.models import VN_TZ, Page
-from pipeline.pki import cert_sha256
+from pipeline.pki import SIGNER_KEY_USAGE, cert_sha256
 from pipeline.render import RenderedEcopy, RenderOptions, SignatureBox, render_ecopy
 from pipeline.sign import SignOptions, sign_pdf
 from pipeline.verify import validate_signature
@@ -102,20 +102,7 @@ def _rsa_pki() -> tuple[bytes, bytes, bytes]:
         .not_valid_before(now)
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # nonRepudiation: pyHanko's validator wants it on a signer
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(SIGNER_KEY_USAGE, critical=True)
         .sign(root_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM

@@ -29,7 +29,7 @@ from pipeline.models import Certification, OcrResult, Page
 from pipeline.pdfcheck import copy_structure_problems
 from pipeline.qrseal import QrClaims, fields_digest, key_field_values, qr_text, seal
 from pipeline.render import EncodedPage, render_ecopy
-from pipeline.sign import SigningKey, effective_level, sign_pdf, signature_level
+from pipeline.sign import SigningKey, check_valid_now, effective_level, sign_pdf, signature_level
 from pipeline.verify import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
@@ -149,6 +149,7 @@ def cert_pem(key: SigningKey) -> bytes:
 
 def _render_sign_store(req: IssueRequest, svc: Services, office: OfficeSigner, ecopy_id: str, key: str) -> _Stored:
     signing_key = office.signing_key()
+    check_valid_now(signing_key)
     issuer = office.issuer
     svc.registry.record_signer_certificate(signing_key.cert_sha256, issuer.office, cert_pem(signing_key))
     today = svc.today()
