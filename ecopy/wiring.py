@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api.state import AppState, RateLimits
-from ecopy.offices import OfficeConfig, default_level, key_loader, office_signer, parse_offices_file
+from ecopy.offices import OfficeConfig, default_level, office_signer, parse_offices_file
 from ecopy.settings import Settings
 from pipeline._exec.tesseract import check_tessdata
 from pipeline.load import LoadLimits
@@ -19,7 +19,6 @@ from pipeline.ocr import OcrOptions
 from pipeline.pki import make_dev_pki
 from pipeline.read import ReadOptions
 from pipeline.second_opinion import SecondOpinion
-from pipeline.sign import SigningKey
 from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
 from workers.batch_source import ArchiveLimits
@@ -80,8 +79,7 @@ def ensure_dev_pki(s: Settings) -> None:
 def default_office(s: Settings) -> OfficeConfig:
     """The office of the ``ECOPY_*`` settings (the only one unless ECOPY_OFFICES_FILE lists several)."""
     dev = uses_dev_pki(s)
-    if dev:
-        p12, pw, _ = _dev_pki_paths(s)
+    dev_p12, dev_password, _ = _dev_pki_paths(s)
     return OfficeConfig(
         name=s.office,
         certifier_name=s.certifier_name,
@@ -89,14 +87,14 @@ def default_office(s: Settings) -> OfficeConfig:
         signing_location=s.signing_location,
         level=default_level(s.signature_level, s.tsa_url),
         tsa_url=s.tsa_url,
-        pkcs12_path=p12 if dev else s.pkcs12_path,
+        pkcs12_path=dev_p12 if dev else s.pkcs12_path,
         pkcs11_token_label=s.pkcs11_token_label,
         pkcs11_module=str(s.pkcs11_module),
         pkcs11_key_label=s.pkcs11_key_label,
         pkcs11_cert_label=s.pkcs11_cert_label,
         secret=(
-            pw.read_text().strip()
-            if dev and pw.exists()
+            dev_password.read_text().strip()
+            if dev and dev_password.exists()
             else (s.pkcs11_pin if s.pkcs11_token_label else s.pkcs12_password).get_secret_value()
         ),
         development_only=dev,
@@ -116,12 +114,6 @@ def trust_roots(s: Settings) -> list[bytes]:
     if uses_dev_pki(s):
         paths.append(_dev_pki_paths(s)[2])
     return list(dict.fromkeys(p.read_bytes() for p in paths if p.exists()))
-
-
-def load_signing_key(s: Settings) -> SigningKey:
-    """The default office's key (one office per process in ``ecopy bench`` and the tests)."""
-    ensure_dev_pki(s)
-    return key_loader(default_office(s))()
 
 
 def office_signers(s: Settings) -> dict[str, OfficeSigner]:

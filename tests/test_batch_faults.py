@@ -127,6 +127,9 @@ def cluster(pg_server: PostgresService, tmp_path_factory: pytest.TempPathFactory
             "ECOPY_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0",
             "ECOPY_LOG_LEVEL": "INFO",
             "OMP_THREAD_LIMIT": "1",
+            # What is tested here is the batch machinery under faults, not reading accuracy: no second
+            # OCR model (it only ever lowers confidences, so every document is still auto-issued).
+            "ECOPY_OCR_CHECK": "false",
             "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
         }
         c = Cluster(env=env, redis_server=redis_server, s3=s3, registry=Registry(pg_url), workdir=workdir)

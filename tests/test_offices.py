@@ -171,6 +171,19 @@ def test_an_office_without_a_key_here_is_refused_and_the_others_are_signed(two_o
     assert svc.registry.get_intake(foreign).error_code == NoOfficeKeyError.code
 
 
+def test_a_crash_on_one_copy_does_not_stop_the_selection(two_offices: Services) -> None:
+    """A damaged hand-over file (not an ecopy error: a JSON decoder crash) fails that intake alone,
+    left "retrying" for a single job to try again; the rest of the selection is issued."""
+    svc = two_offices
+    broken, good = approved_intake(svc, OFFICE_A), approved_intake(svc, OFFICE_A)
+    svc.store.put(f"{pages_prefix(broken)}pages.json", b"{not json", content_type="application/json")
+    outcomes = {o.intake_id: o for o in sign_approved(svc, [broken, good])}
+    assert outcomes[broken].status == "failed" and outcomes[broken].retryable
+    assert svc.registry.get_intake(broken).status == "retrying"
+    assert svc.registry.get_intake(broken).error_code == "internal"
+    assert outcomes[good].status == "issued" and _issued(svc, good).office == OFFICE_A
+
+
 def test_sign_pending_takes_only_approved_intakes_of_our_offices(two_offices: Services) -> None:
     svc = two_offices
     waiting = [approved_intake(svc, OFFICE_A) for _ in range(3)]

@@ -25,6 +25,7 @@ from workers.issuing import IssueRequest, issue_ecopy
 
 log = logging.getLogger(__name__)
 
+INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi ký bản sao. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
 SIGNABLE = ("ready", "review", "signing", "failed", "retrying")
 APPROVED_WAITING = "signing"  # approved by a signer, not issued yet
 
@@ -120,6 +121,12 @@ def sign_approved(
             outcome = SignOutcome(intake_id, "failed", None, e.code, e.message, e.retryable)
         except LookupError as e:
             outcome = SignOutcome(intake_id, "skipped", error_message=str(e))
+        except Exception:  # a bug must not stop the rest of the selection; this one is tried again alone
+            log.exception("intake %s: signing crashed", intake_id)
+            svc.registry.update_intake(
+                intake_id, status="retrying", error_code="internal", error_message=INTERNAL_ERROR_MESSAGE
+            )
+            outcome = SignOutcome(intake_id, "failed", None, "internal", INTERNAL_ERROR_MESSAGE, True)
         outcomes.append(outcome)
         if on_progress is not None:
             on_progress(n, len(ids), outcome)
