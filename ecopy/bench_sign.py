@@ -270,7 +270,8 @@ def run_sign_bench(
     n: int = 40, pkcs11: bool = True, *, scan: Path | None = None, with_ocr: bool = True
 ) -> dict[str, Any]:
     """Measure batch signing in this process; see the module docstring. Returns plain data."""
-    logging.getLogger("pipeline").setLevel(logging.WARNING)  # one INFO line per copy would skew timing
+    for chatty in ("pipeline", "workers", "storage", "fontTools"):  # INFO lines per copy would skew timing
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     pages, ocr, doc_type, document = _document(scan, with_ocr)
 

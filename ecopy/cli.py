@@ -29,7 +29,8 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("alembic", "pikepdf"):
+    # fontTools logs ~25 INFO lines each time pyHanko subsets the stamp font, i.e. per signed copy
+    for noisy in ("alembic", "pikepdf", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
