@@ -494,6 +494,15 @@ def _same(a: Any, b: Any, depth: int = 0) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
+def _changed_keys(old: Any, new: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """``(key, old value, new value)`` for each key of two dictionaries whose value differs
+    (references compared, not resolved), in key order."""
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = dict.get(old, key), dict.get(new, key)
+        if not _same(a, b):
+            yield key, a, b
+
+
 def _deref(obj: Any) -> Any:
     try:
         return obj.get_object() if isinstance(obj, generic.IndirectObject) else obj
@@ -752,11 +761,7 @@ def _diff_page(old: Any, new: Any, view_new: _View, changes: _Changes, label: st
     if not isinstance(old, dict) or not isinstance(new, dict):
         changes.mark("page_content", f"{label} added or removed")
         return
-    for key in set(old) | set(new):
-        a = dict.get(old, key)
-        b = dict.get(new, key)
-        if _same(a, b):
-            continue
+    for key, a, b in _changed_keys(old, new):
         if key == "/Annots":
             _diff_annots(
                 _deref(a),
@@ -773,9 +778,7 @@ _APPEARANCE_KEYS = frozenset({"/AP", "/AS", "/MK", "/Rect", "/F", "/BS", "/Borde
 
 def _diff_field(old: Any, new: Any, changes: _Changes, label: str) -> None:
     """A field (often merged with its widget): its value is form data, its looks an annotation."""
-    for key in set(old) | set(new):
-        if _same(dict.get(old, key), dict.get(new, key)):
-            continue
+    for key, _a, _b in _changed_keys(old, new):
         visual = key in _APPEARANCE_KEYS and not isinstance(new, generic.StreamObject)
         changes.mark("annotation" if visual else "form", f"field {label} {key} changed")
 
@@ -784,10 +787,8 @@ def _diff_acroform(old: Any, new: Any, view_new: _View, changes: _Changes) -> No
     if not isinstance(old, dict) or not isinstance(new, dict):
         changes.mark("form", "AcroForm added or removed")
         return
-    for key in set(old) | set(new):
-        a = dict.get(old, key)
-        b = dict.get(new, key)
-        if _same(a, b) or key == "/SigFlags":
+    for key, a, b in _changed_keys(old, new):
+        if key == "/SigFlags":
             continue
         if key != "/Fields":
             changes.mark("form", f"AcroForm {key} changed")
@@ -817,11 +818,7 @@ def _diff_catalog(old: Any, new: Any, view_old: _View, view_new: _View, changes:
     if not isinstance(old, dict) or not isinstance(new, dict):
         changes.mark("structure", "document catalog replaced by a non-dictionary")
         return
-    for key in set(old) | set(new):
-        a = dict.get(old, key)
-        b = dict.get(new, key)
-        if _same(a, b):
-            continue
+    for key, a, b in _changed_keys(old, new):
         if key in ("/DSS", "/Extensions"):
             changes.mark("validation", f"catalog {key}")
         elif key == "/AcroForm":
@@ -845,7 +842,7 @@ def _diff_catalog(old: Any, new: Any, view_old: _View, view_new: _View, changes:
 def _info_refresh_only(old: Any, new: Any) -> bool:
     if not isinstance(old, dict) or not isinstance(new, dict):
         return False
-    differing = {k for k in set(old) | set(new) if not _same(dict.get(old, k), dict.get(new, k))}
+    differing = {key for key, _a, _b in _changed_keys(old, new)}
     return differing <= _INFO_REFRESH_KEYS
 
 
@@ -1266,6 +1263,15 @@ class _Events:
 
 # ---- the child process --------------------------------------------------------------------------
 _PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+# The child that parses an uploaded file gets a fixed environment, not ours: nothing it needs is in
+# it, and a hostile file must not run next to the signer's PIN or the storage keys. One BLAS thread:
+# numpy (imported with pipeline.models) must not reserve per-thread buffers under the memory limit.
+_CHILD_ENV = {
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONIOENCODING": "utf-8",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+}
 # At most this many children per process at once (each may use up to its memory limit): a burst of
 # uploads queues here, for at most its own time limit, instead of exhausting the host.
 _CHILDREN = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
@@ -1310,8 +1316,6 @@ def _diagnose_in_child(
         "cpu_seconds": int(timeout_s) + 2,
     }
     payload = json.dumps(header).encode() + b"\n" + pdf
-    env = dict(os.environ)
-    env.update({"PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
     events = _Events()
     why, limited = "", False
     try:
@@ -1321,7 +1325,7 @@ def _diagnose_in_child(
             capture_output=True,
             timeout=timeout_s,
             cwd=_PACKAGE_PARENT,
-            env=env,
+            env=_CHILD_ENV,
             check=False,
         )
         events.read(proc.stdout)
