@@ -336,6 +336,7 @@ class Registry(AccessMixin, SigningMixin):
         self.url = normalize_url(url)
         self._engine = _create_engine(self.url)
         self.dialect = self._engine.dialect.name
+        self._recorded_signer_certs = set()
         # RQ forks a work-horse per job: a child must never reuse the parent's pooled connections.
         engine_ref = weakref.ref(self._engine)
 

@@ -80,13 +80,18 @@ class SigningMixin:
 
     _tx: Callable[..., Any]
     _tables: sa.MetaData
+    _recorded_signer_certs: set[str]  # fingerprints this instance has already recorded (host initialises)
 
     def _st(self, name: str) -> sa.Table:
         return self._tables.tables[name]
 
     # ---- signer certificates -----------------------------------------------------------------
     def record_signer_certificate(self, sha256: str, office: str, cert_pem: bytes) -> None:
-        """Remember a certificate an office signs with (idempotent; the first office stays)."""
+        """Remember a certificate an office signs with (idempotent; the first office stays).
+
+        Called for every copy issued; after the first, a batch does not go to the database again."""
+        if sha256.lower() in self._recorded_signer_certs:
+            return
         cert = x509.load_pem_x509_certificate(cert_pem)
         t = self._st("signer_certificates")
         row = {
@@ -107,6 +112,7 @@ class SigningMixin:
         except RegistryError as e:  # a concurrent first use inserted it
             if not isinstance(e.__cause__, sa_exc.IntegrityError):
                 raise
+        self._recorded_signer_certs.add(sha256.lower())
 
     def signer_certificates(self) -> list[SignerCertificate]:
         t = self._st("signer_certificates")
