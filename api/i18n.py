@@ -496,7 +496,7 @@ def t(lang: str, key: str, **kw: object) -> str:
         return text
 
 
-# --- The offline check of a QR's signed payload (pipeline.qrseal) ----------------------------------------
+# --- The offline check of a QR's signed payload (pipeline.certify.qr_token) ----------------------------------------
 
 _QR_STATUSES: dict[str, dict[str, str]] = {
     "valid": {"vi": "MÃ QR HỢP LỆ", "en": "QR CODE VALID"},
@@ -507,7 +507,7 @@ _QR_STATUSES: dict[str, dict[str, str]] = {
     "unsigned": {"vi": "MÃ QR KHÔNG CÓ CHỮ KÝ", "en": "QR CODE WITHOUT SIGNATURE"},
 }
 
-# English twins of pipeline.qrseal.MESSAGES (Vietnamese there, the one source for the CLI and the pages).
+# English twins of pipeline.verify.qr_check.MESSAGES (Vietnamese there, the one source for the CLI and the pages).
 _QR_MESSAGES_EN: dict[str, str] = {
     "qr.valid": "The QR code carries a valid signature of {office} (checked without network).",
     "qr.tampered": (
@@ -549,7 +549,7 @@ def qr_status_label(lang: str, status: str) -> str:
 
 def qr_message(lang: str, code: str) -> str:
     """The sentence for a QR check's code, ``{placeholders}`` left for the caller (the page script fills them)."""
-    from pipeline.qrseal import MESSAGES
+    from pipeline.verify.qr_check import MESSAGES
 
     if lang == "en" and code in _QR_MESSAGES_EN:
         return _QR_MESSAGES_EN[code]

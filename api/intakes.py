@@ -28,8 +28,8 @@ from api.lookups import holder_name
 from api.state import AppState, IntakeWrongStateError, QueueUnavailableError
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError, InputError
-from pipeline.extract import EXTRACTORS
 from pipeline.models import REVIEW_THRESHOLD, SourceFile
+from pipeline.read.extract import EXTRACTORS
 from storage.access import IntakeEvent
 from storage.registry import IntakeRecord
 from workers.intakes import store_originals

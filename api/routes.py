@@ -19,8 +19,8 @@ from api.lookups import lookup_file, lookup_id, record_lookup
 from api.state import EcopyNotFoundError, ForbiddenError, StateDep
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.errors import EcopyError, InputError, UnknownDocumentTypeError
-from pipeline.load import LoadLimits, check_file
 from pipeline.models import DOC_TYPES, SourceFile
+from pipeline.read.load import LoadLimits, check_file
 from storage.registry import EcopyRecord
 from workers.jobs import pages_prefix
 

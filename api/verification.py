@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.models import IssuedCopyInfo, Verdict
-from pipeline.verify import verify_pdf, verify_record
+from pipeline.verify.verdict import verify_pdf, verify_record
 from storage.registry import EcopyRecord, Registry
 
 

@@ -47,18 +47,12 @@ from api.auth import (
 )
 from api.lookups import holder_name, lookup_file, lookup_id
 from api.state import AuthInvalidError, CsrfError, EcopyNotFoundError, RateLimitedError, get_state
+from pipeline.certify.qr_token import fields_digest, key_field_values
+from pipeline.certify.trust_list import TrustedKey, trust_list, trusted_keys_from_certs
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.errors import EcopyError
 from pipeline.models import DOC_TYPES, VN_TZ
-from pipeline.qrseal import (
-    STATUS_OF_CODE,
-    TrustedKey,
-    check_qr_text,
-    fields_digest,
-    key_field_values,
-    trust_list,
-    trusted_keys_from_certs,
-)
+from pipeline.verify.qr_check import STATUS_OF_CODE, check_qr_text
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -573,7 +567,7 @@ def verify_form(request: Request, id: str | None = None, purpose: str | None = N
     return _verify_page(request, principal, purpose=(purpose or "").strip())
 
 
-# ---- the offline check of the QR's signed payload (pipeline.qrseal, static/qrcheck.js) -------------------
+# ---- the offline check of the QR's signed payload (pipeline.certify.qr_token, static/qrcheck.js) -------------------
 QR_PAGE_TEXT = (
     "qr.heading",
     "qr.claims",
@@ -682,7 +676,7 @@ def qr_offline_form(request: Request) -> HTMLResponse:
 @router.post("/v/qr")
 async def qr_offline_server_check(request: Request) -> Response:
     """The same check on the server, for a browser without WebCrypto (an http:// address other than
-    localhost). A program asking for JSON gets :meth:`pipeline.qrseal.QrCheck.to_dict`."""
+    localhost). A program asking for JSON gets :meth:`pipeline.verify.qr_check.QrCheck.to_dict`."""
     form = await request.form()
     text = _form_text(form, "qr").strip()[:4000]
     lang = i18n.lang_of(request)

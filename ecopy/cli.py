@@ -49,7 +49,7 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> int:
 
 def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import wiring
-    from pipeline.read import read_document
+    from pipeline.read.reader import read_document
     from workers.issuing import IssueRequest, issue_ecopy
 
     files = []
@@ -108,14 +108,9 @@ def _verify_qr(s: Settings, args: argparse.Namespace) -> int:
     """``ecopy verify --qr PHOTO``: the QR's signed payload against the offices' keys, with no
     network (the keys: ``--trust-list`` FILE, else the local registry's); no audit row, nothing sent."""
     from api.i18n import doc_type_label, qr_status_label
-    from pipeline.load import LoadLimits, load_document
-    from pipeline.qrseal import (
-        QrCheck,
-        check_qr_text,
-        read_qr_photo,
-        trusted_keys_from_certs,
-        trusted_keys_from_trust_list,
-    )
+    from pipeline.certify.trust_list import trusted_keys_from_certs, trusted_keys_from_trust_list
+    from pipeline.read.load import LoadLimits, load_document
+    from pipeline.verify.qr_check import QrCheck, check_qr_text, read_qr_photo
 
     if args.trust_list:
         try:
@@ -353,7 +348,8 @@ def cmd_up(s: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(s: Settings, args: argparse.Namespace) -> int:
-    from ecopy import evaluate, wiring
+    from ecopy import wiring
+    from ecopy.devtools import evaluate
 
     return evaluate.run(Path(args.corpus), Path(args.results), wiring.read_options(s), jobs=args.jobs, quiet=args.quiet)
 
@@ -403,7 +399,7 @@ def cmd_admin(s: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(s: Settings, args: argparse.Namespace) -> int:
-    from ecopy import bench
+    from ecopy.devtools import bench
 
     return bench.run(s, Path(args.corpus), limit=args.limit)
 

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.certify.pades import SigningKey, SignOptions, load_pkcs12_key
+from pipeline.certify.pkcs11_token import Pkcs11KeySpec, open_pkcs11_key
 from pipeline.errors import SigningError
-from pipeline.keys import Pkcs11KeySpec, open_pkcs11_key
-from pipeline.sign import SigningKey, SignOptions, load_pkcs12_key
 from workers.context import IssuerProfile, OfficeSigner
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,12 @@ from fastapi import FastAPI
 from api.state import AppState, RateLimits
 from ecopy.offices import OfficeConfig, default_level, office_signer, parse_offices_file
 from ecopy.settings import Settings
-from pipeline._exec.tesseract import check_tessdata
-from pipeline.load import LoadLimits
-from pipeline.ocr import OcrOptions
-from pipeline.pki import make_dev_pki
-from pipeline.read import ReadOptions
-from pipeline.second_opinion import SecondOpinion
+from pipeline.certify.dev_pki import make_dev_pki
+from pipeline.read._exec.tesseract import check_tessdata
+from pipeline.read.load import LoadLimits
+from pipeline.read.ocr import OcrOptions
+from pipeline.read.reader import ReadOptions
+from pipeline.read.second_opinion import SecondOpinion
 from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
 from workers.batch_source import ArchiveLimits

@@ -154,7 +154,8 @@ class Certification:
     book_number: str  # "quyển số … SCT/BS"
     doc_type: str
     development_only: bool = False
-    # What the QR encodes: ``{verify_url}#{signed payload}`` (pipeline.qrseal.qr_text); empty → verify_url alone
+    # What the QR encodes: ``{verify_url}#{signed payload}`` (pipeline.certify.qr_token.qr_text);
+    # empty → verify_url alone
     qr_text: str = ""
 
 

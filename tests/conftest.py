@@ -5,9 +5,9 @@ at the end. They never skip: if one cannot be started, the tests that need it fa
 saying what to install.
 
 * ``redis_url``   — "redis://host:port/db", an empty database of its own (flushed at start and end).
-* ``s3_server``   — :class:`tests.services.S3Service` (endpoint "127.0.0.1:PORT", access_key, secret_key).
+* ``s3_server``   — :class:`tests.support.services.S3Service` (endpoint "127.0.0.1:PORT", access_key, secret_key).
 * ``s3_bucket``   — a fresh bucket name per test, every version removed afterwards.
-* ``pg_server``   — :class:`tests.services.PostgresService` (session): the server tests create databases on.
+* ``pg_server``   — :class:`tests.support.services.PostgresService` (session): the server tests create databases on.
 * ``pg_url``      — SQLAlchemy URL of a fresh PostgreSQL database for this test, dropped after it.
 * ``registry_url``/``registry`` — parametrized over sqlite and postgresql; every test gets an empty,
   migrated registry (its own SQLite file or its own PostgreSQL database).
@@ -23,11 +23,11 @@ from typing import TypeVar
 import pytest
 
 from storage.registry import Registry
-from tests import services
-from tests.services import PostgresService, S3Service
-from tests.tsa import running_tsa
+from tests.support import services
+from tests.support.services import PostgresService, S3Service
+from tests.support.tsa import running_tsa
 
-pytest_plugins = ["tests.issued_audit", "tests.pki"]
+pytest_plugins = ["tests.support.issued_audit", "tests.support.pki"]
 
 T = TypeVar("T")
 

@@ -30,8 +30,8 @@ from rq.job import Job, JobStatus
 
 from pipeline.ecopy_id import ALPHABET
 from pipeline.errors import EcopyError, InputError
-from pipeline.load import LoadLimits, check_file
 from pipeline.models import SourceFile
+from pipeline.read.load import LoadLimits, check_file
 from storage import errors as storage_errors
 from storage.objectstore import ObjectStore
 from storage.registry import FINISHED_STATUSES, BatchRecord, IntakeRecord, Registry

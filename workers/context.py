@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.certify.pades import SigningKey, SignOptions
 from pipeline.errors import SigningError
 from pipeline.models import vn_today
-from pipeline.read import ReadOptions
-from pipeline.sign import SigningKey, SignOptions
+from pipeline.read.reader import ReadOptions
 from storage.objectstore import ObjectStore
 from storage.registry import Registry
 

@@ -3,7 +3,7 @@
 A time-stamp proves when a copy was signed only while its authority's certificate can still be
 checked. ``ecopy extend`` (run it from cron, e.g. weekly) takes every issued copy whose newest
 time-stamp expires within the horizon, adds the validation data and a new document time-stamp
-(PAdES B-LTA, :func:`pipeline.extend.extend_pdf`), stores the result as a new version of the same
+(PAdES B-LTA, :func:`pipeline.certify.extend.extend_pdf`), stores the result as a new version of the same
 object and moves the registry to it. The earlier bytes stay stored and stay on record, so a copy
 a citizen downloaded years ago still verifies by its hash.
 """
@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pipeline.certify.extend import archive_timestamp_expiry, extend_pdf
+from pipeline.certify.pades import signature_level
+from pipeline.certify.structure_gate import copy_structure_problems
 from pipeline.errors import EcopyError, SigningError
-from pipeline.extend import archive_timestamp_expiry, extend_pdf
-from pipeline.pdfcheck import copy_structure_problems
-from pipeline.sign import signature_level
 from storage.errors import StorageError
 from storage.registry import EcopyRecord
 from storage.signing import EcopyVersion

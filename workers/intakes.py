@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.load import sniff_type
 from pipeline.models import SourceFile
+from pipeline.read.load import sniff_type
 from storage.objectstore import ObjectStore
 
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "pdf": "application/pdf"}

@@ -5,7 +5,7 @@ copy is issued for the intake's office with that office's key, signature level a
 authority (:meth:`workers.context.Services.signer_for`); the certifier printed and stamped is the
 signer who approved it. The QR carries the verification URL and a payload signed with the same
 key, for offline checks of paper. A signed copy that breaks any rule of
-:func:`pipeline.pdfcheck.copy_structure_problems` is never stored. The registry row is
+:func:`pipeline.certify.structure_gate.copy_structure_problems` is never stored. The registry row is
 written last and is what makes a copy exist: a crash before it leaves at most an orphan object
 that no verification accepts, and a retry of the same intake re-uses the reserved ID and the
 already-stored bytes instead of issuing a second copy.
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 
 from asn1crypto import pem
 
+from pipeline.certify.extend import archive_timestamp_expiry
+from pipeline.certify.pades import SigningKey, check_valid_now, effective_level, sign_pdf, signature_level
+from pipeline.certify.qr_token import QrClaims, fields_digest, key_field_values, qr_text, seal
+from pipeline.certify.render import EncodedPage, render_ecopy
+from pipeline.certify.structure_gate import copy_structure_problems
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import SigningError
-from pipeline.extend import archive_timestamp_expiry
 from pipeline.models import Certification, OcrResult, Page
-from pipeline.pdfcheck import copy_structure_problems
-from pipeline.qrseal import QrClaims, fields_digest, key_field_values, qr_text, seal
-from pipeline.render import EncodedPage, render_ecopy
-from pipeline.sign import SigningKey, check_valid_now, effective_level, sign_pdf, signature_level
-from pipeline.verify import read_certificate_number, validate_signature
+from pipeline.verify.verdict import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
 from workers.context import OfficeSigner, Services

@@ -17,10 +17,10 @@ from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
+from pipeline.certify.render import encode_page
 from pipeline.errors import EcopyError
 from pipeline.models import REVIEW_THRESHOLD, SourceFile
-from pipeline.read import read_document
-from pipeline.render import encode_page
+from pipeline.read.reader import read_document
 from storage.access import IntakeEvent
 from storage.errors import StorageError
 from storage.registry import IntakeRecord

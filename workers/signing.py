@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from pipeline.certify.render import encoded_page
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import EcopyError
-from pipeline.render import encoded_page
 from storage.access import IntakeEvent
 from storage.errors import StorageError
 from storage.registry import IntakeRecord

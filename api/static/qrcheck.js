@@ -3,7 +3,7 @@
    The QR holds "{verify_url}#{JWS}": a JWS compact token, ES256 (ECDSA P-256, SHA-256, signature raw
    r||s), signed with the office's own key. The office keys come with the page (the JSON block
    "page-data", member "qr"), so once the page is loaded nothing is fetched: the check works with the
-   network off. It runs in the order of pipeline/qrseal.py's verify_token, with the same codes:
+   network off. It runs in the order of pipeline/verify/qr_check.py's verify_token, with the same codes:
    malformed -> foreign (kid unknown) -> tampered (signature) -> office_mismatch -> outside_validity
    -> id_mismatch -> valid. Everything read from a QR is shown with textContent, never as HTML.
    WebCrypto exists only in a secure context (https, or http://localhost / 127.0.0.1): elsewhere the

@@ -1,0 +1,85 @@
+"""``ecopy eval``: one result per document folder in score.py's format, then the score."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecopy.cli import main
+from ecopy.devtools.evaluate import DocOutcome, FieldOutcome, calibrate, cer, field_equal, scan_files, score
+from pipeline.read.extract.vnwords import date_in_words, match_date_words, parse_date_words
+from tests.support.corpus import CORPUS_DIR
+
+
+def test_scan_files_are_the_pages_in_natural_order_without_truth(tmp_path: Path) -> None:
+    for name in ("page10.png", "page2.png", "page1.png", "truth.json", "notes.txt", ".hidden.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in scan_files(tmp_path)] == ["page1.png", "page2.png", "page10.png"]
+
+
+def test_metric_is_score_py_metric() -> None:
+    assert field_equal("full_name", "Lê  Thu Chi", "Lê Thu Chi")
+    assert not field_equal("full_name", "LÊ THU CHI", "Lê Thu Chi")  # names are case-sensitive
+    assert field_equal("sex", "nữ", "Nữ")
+    assert cer(["Số: 174 ........ Quyển"], [["Số: 174", "Quyển"]]) == 0.0  # dotted leaders are not text
+    assert cer([], ["abcd"]) == 1.0
+
+
+def test_calibration_counts_wrong_and_right_fields_below_the_threshold() -> None:
+    def f(correct: bool, conf: float) -> FieldOutcome:
+        return FieldOutcome("d", "t", "p", "x", "", "", correct, conf)
+
+    cal = calibrate([f(False, 0.2), f(False, 0.9), f(True, 0.95), f(True, 0.5), f(True, 0.99), f(True, 0.97)], 0.8)
+    assert (cal.wrong_flagged, cal.right_flagged, cal.wrong, cal.right) == (0.5, 0.25, 2, 4)
+
+
+def test_date_in_words_round_trips_every_spelling() -> None:
+    for date in ("01/05/1900", "29/10/2013", "05/05/2005", "10/12/2000", "21/06/2019", "14/04/2024"):
+        spellings = date_in_words(date)
+        assert spellings and all(parse_date_words(w) == date for w in spellings)
+    assert "Mồng hai tháng tư năm một nghìn chín trăm chín mươi lăm" in date_in_words("02/04/1995")
+    # tone-mark slips are corrected only when the words say the same date as the digits
+    read = "Mồng hai tháng tư năm một nghìn chín trăm chín mươi lãm"
+    assert match_date_words(read, "02/04/1995") == "Mồng hai tháng tư năm một nghìn chín trăm chín mươi lăm"
+    assert match_date_words(read, "02/04/1996") is None
+
+
+@pytest.mark.slow
+def test_eval_writes_a_result_per_document_and_prints_the_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ECOPY_DATA_DIR", str(tmp_path / "data"))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR / "dev_0033", corpus / "dev_0033")  # a birth certificate
+    broken = corpus / "broken_0001"
+    broken.mkdir()
+    (broken / "scan.png").write_text("not an image")
+    truth = json.loads((CORPUS_DIR / "dev_0033" / "truth.json").read_text(encoding="utf-8"))
+    (broken / "truth.json").write_text(json.dumps({**truth, "doc_id": "broken_0001"}), encoding="utf-8")
+
+    out = tmp_path / "results"
+    assert main(["--log-level", "WARNING", "eval", str(corpus), "--results", str(out), "--jobs", "1"]) == 0
+    good = json.loads((out / "dev_0033.json").read_text(encoding="utf-8"))
+    bad = json.loads((out / "broken_0001.json").read_text(encoding="utf-8"))
+    assert good["doc_id"] == "dev_0033" and good["doc_type"] == "birth_certificate"
+    assert set(good["fields"]) == set(good["confidence"]) and good["text"] and "error" not in good
+    assert bad["error"]["code"] == "input.unsupported_type" and bad["fields"] == {} and bad["text"] == []
+    printed = capsys.readouterr().out
+    assert "broken_0001: input.unsupported_type" in printed
+    docs = score([good, bad], corpus)
+    assert [d.type_correct for d in docs] == [False, True]  # the unreadable one has no type
+    assert "field_accuracy=" in printed and "wrong_flagged=" in printed
+
+
+def test_a_document_without_a_result_scores_zero(tmp_path: Path) -> None:
+    doc = tmp_path / "d1"
+    doc.mkdir()
+    (doc / "truth.json").write_text(
+        json.dumps({"doc_id": "d1", "doc_type": "diploma", "profile": "clean", "fields": {"a": "1"}, "text": ["x"]}),
+        encoding="utf-8",
+    )
+    (d,) = score([], tmp_path)
+    assert isinstance(d, DocOutcome) and not d.type_correct and d.cer == 1.0 and not d.fields[0].correct
