@@ -153,6 +153,10 @@ class Certification:
     certificate_number: str  # "Số chứng thực"
     book_number: str  # "quyển số … SCT/BS"
     doc_type: str
+    # The legal title printed in the statement and the PDF's title, in Vietnamese ("Giấy khai sinh",
+    # or the clerk's own title for "other"): the caller takes it from the document-type registry,
+    # so issuing never needs to know the types.
+    doc_title: str
     development_only: bool = False
     # What the QR encodes: ``{verify_url}#{signed payload}`` (pipeline.certify.qr_token.qr_text);
     # empty → verify_url alone

@@ -29,7 +29,7 @@ from pipeline.certify.render import EncodedPage, render_ecopy
 from pipeline.certify.structure_gate import copy_structure_problems
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import SigningError
-from pipeline.models import Certification, OcrResult, Page
+from pipeline.models import DOC_TYPE_LABELS_VI, Certification, OcrResult, Page
 from pipeline.verify.verdict import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
@@ -175,6 +175,7 @@ def _render_sign_store(req: IssueRequest, svc: Services, office: OfficeSigner, e
         certificate_number=certificate_number,
         book_number=f"01/{today.year:04d}",
         doc_type=req.doc_type,
+        doc_title=DOC_TYPE_LABELS_VI.get(req.doc_type, req.doc_type),
         development_only=issuer.development_only,
         qr_text=qr_text(verify_url, token),
     )

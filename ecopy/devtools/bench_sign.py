@@ -34,7 +34,7 @@ from pipeline.certify.pades import SigningKey, SignOptions, load_pkcs12_key, sig
 from pipeline.certify.render import RenderedEcopy, encode_page, render_ecopy
 from pipeline.ecopy_file import NOTO_REGULAR
 from pipeline.ecopy_id import new_ecopy_id
-from pipeline.models import Certification, OcrResult, Page
+from pipeline.models import DOC_TYPE_LABELS_VI, Certification, OcrResult, Page
 
 TARGET_PER_SECOND = 10.0
 _REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +57,7 @@ def _certification(doc_type: str) -> Certification:
         certificate_number="1.234",
         book_number="01/2026",
         doc_type=doc_type,
+        doc_title=DOC_TYPE_LABELS_VI[doc_type],
         development_only=True,
     )
 

@@ -43,7 +43,7 @@ from pipeline.ecopy_file import (
     SignatureBox,
 )
 from pipeline.errors import RenderError
-from pipeline.models import DOC_TYPE_LABELS_VI, Certification, OcrPage, OcrResult, Page
+from pipeline.models import Certification, OcrPage, OcrResult, Page
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def render_ecopy(
     created = options.created_at or dt.datetime.now(dt.UTC)
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
-    title = f"Bản sao điện tử {cert.ecopy_id} — {DOC_TYPE_LABELS_VI.get(cert.doc_type, cert.doc_type)}"
+    title = f"Bản sao điện tử {cert.ecopy_id} — {cert.doc_title}"
 
     buf = io.BytesIO()
     canvas = Canvas(buf, invariant=True, pageCompression=1, initialFontName=regular)
@@ -398,7 +398,7 @@ def _draw_certification_page(canvas: Canvas, cert: Certification, n_pages: int, 
         _centered_lines(canvas, [DEV_ONLY_LINE], bold, 12.5, _PAGE_W / 2, y - 4, 480)
         canvas.setFillColorRGB(0, 0, 0)
 
-    doc_label = DOC_TYPE_LABELS_VI.get(cert.doc_type, cert.doc_type)
+    doc_label = cert.doc_title
     body = [
         "Chứng thực bản sao đúng với bản chính.",
         f"Giấy tờ được chứng thực: {nfc(doc_label)}; bản sao gồm {n_pages} trang.",

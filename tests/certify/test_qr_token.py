@@ -372,6 +372,7 @@ def printed_page(office: Office) -> tuple[str, np.ndarray]:
         certificate_number="1.234",
         book_number="01/2026",
         doc_type="birth_certificate",
+        doc_title="Giấy khai sinh",
         development_only=True,
         qr_text=text,
     )

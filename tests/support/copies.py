@@ -23,6 +23,7 @@ def sample_certification(ecopy_id: str = ECOPY_ID, office: str = OFFICE, **chang
         certificate_number="1.234",
         book_number="01/2026",
         doc_type="birth_certificate",
+        doc_title="Giấy khai sinh",
         development_only=True,
     )
     return dataclasses.replace(cert, **changes) if changes else cert
