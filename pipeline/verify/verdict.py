@@ -12,7 +12,8 @@ after %%EOF, metadata-only updates and, under an approval signature, filled form
 checks the raw structure (byte ranges, revisions) itself.
 
 Every verdict carries ``reasons`` (short Vietnamese sentences a receiving agency can read) and
-``codes`` (a stable English code per reason, same order) for API users and tests.
+``codes`` (a stable English code per reason, same order) for API users and tests; the English
+sentence of each code, with the same facts, is in api/i18n.py (``verdict_reasons``).
 
 Nothing here raises on hostile input: an unreadable file is a verdict, not an exception.
 """
