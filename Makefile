@@ -81,8 +81,10 @@ venv-test: $(VENV)/.installed-test $(OCR_CHECK)/vie.traineddata
 run: sysdeps venv
 	$(BIN)/ecopy up
 
+# ruff, then the rooms of ARCHITECTURE.md ([tool.importlinter] in pyproject.toml).
 lint: venv-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: venv-test
 	$(BIN)/mypy

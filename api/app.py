@@ -2,7 +2,9 @@
 
 Routes: ``api.routes`` (JSON API under /api/v1), ``api.web`` (pages for clerks, signers and
 verifiers). Both answer errors the same way: JSON ``{"code", "message"}`` to API callers, a page
-with the Vietnamese message (or the sign-in page) to people.
+with the message (or the sign-in page) to people. The message is Vietnamese, or English by code
+(``api.i18n.error_message``) when the caller asks for English: ``?lang=en``, the language cookie,
+or (API answers only) ``Accept-Language: en``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import web
+from api import i18n, web
 from api.routes import register_api
 from api.state import AppState, AuthRequiredError, RateLimitedError, StateDep
 from pipeline.errors import EcopyError, InputError, TooLargeError
@@ -69,7 +71,14 @@ def _error_response(
         page = web.error_page(request, err)
         page.headers.update(headers)
         return page
-    return JSONResponse(err.to_dict(), status_code=err.http_status, headers=headers)
+    return JSONResponse(_error_body(err, i18n.answer_lang(request)), status_code=err.http_status, headers=headers)
+
+
+def _error_body(err: EcopyError | StorageError, lang: str) -> dict[str, object]:
+    """``err.to_dict()`` with the message in the caller's language (Vietnamese as raised, English by code)."""
+    body = err.to_dict()
+    body["message"] = i18n.error_message(lang, err.code, err.message)
+    return body
 
 
 class CounterReconciler(threading.Thread):
@@ -81,11 +90,14 @@ class CounterReconciler(threading.Thread):
         self.state, self.interval, self.stopping = state, interval, threading.Event()
 
     def run(self) -> None:
-        from workers.batch import reconcile_counter
+        from workers.queues import RqJobs
+        from workflow.batch import reconcile_counter
 
         while not self.stopping.wait(self.interval):
             try:
-                reconcile_counter(self.state.registry, self.state.redis, idle_seconds=max(60.0, 2 * self.interval))
+                reconcile_counter(
+                    self.state.registry, RqJobs(self.state.redis), idle_seconds=max(60.0, 2 * self.interval)
+                )
             except Exception as e:  # Redis or the registry away: try again next round
                 log.warning("counter reconciliation skipped: %s: %s", type(e).__name__, e)
 
@@ -103,7 +115,8 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await _send_json(send, TooLargeError(detail=f"body {int(length)} bytes > {self.limit}"))
+            lang = i18n.answer_lang(Request(scope))
+            await _send_json(send, TooLargeError(detail=f"body {int(length)} bytes > {self.limit}"), lang)
             return
         seen, too_large, started = 0, False, False
 
@@ -130,11 +143,12 @@ class BodyLimit:
             if not too_large:
                 raise
         if too_large and not started:
-            await _send_json(send, TooLargeError(detail=f"body over {self.limit} bytes"))
+            lang = i18n.answer_lang(Request(scope))
+            await _send_json(send, TooLargeError(detail=f"body over {self.limit} bytes"), lang)
 
 
-async def _send_json(send: Send, err: EcopyError) -> None:
-    body = json.dumps(err.to_dict(), ensure_ascii=False).encode()
+async def _send_json(send: Send, err: EcopyError, lang: str) -> None:
+    body = json.dumps(_error_body(err, lang), ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

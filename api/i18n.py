@@ -10,7 +10,8 @@ from collections.abc import Mapping
 
 from fastapi import Request
 
-from pipeline.models import DOC_TYPE_LABELS_VI
+from pipeline.models import VN_TZ, Verdict
+from pipeline.read.doctypes import registry as doctypes
 
 LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
@@ -34,72 +35,14 @@ def _pick(table: Mapping[str, Mapping[str, str]], lang: str, key: str) -> str | 
 
 # --- Field labels, as printed on the documents -------------------------------------------------------------
 
-_FIELDS: dict[str, dict[str, str]] = {
-    # Căn cước công dân (mặt trước)
-    "id_number": {"vi": "Số định danh cá nhân", "en": "Personal ID number"},
-    "full_name": {"vi": "Họ và tên", "en": "Full name"},
-    "date_of_birth": {"vi": "Ngày, tháng, năm sinh", "en": "Date of birth"},
-    "sex": {"vi": "Giới tính", "en": "Sex"},
-    "nationality": {"vi": "Quốc tịch", "en": "Nationality"},
-    "place_of_origin": {"vi": "Quê quán", "en": "Place of origin"},
-    "place_of_residence": {"vi": "Nơi thường trú", "en": "Place of residence"},
-    "expiry_date": {"vi": "Có giá trị đến", "en": "Date of expiry"},
-    # Giấy khai sinh
-    "date_of_birth_in_words": {"vi": "Ngày sinh ghi bằng chữ", "en": "Date of birth in words"},
-    "ethnicity": {"vi": "Dân tộc", "en": "Ethnicity"},
-    "place_of_birth": {"vi": "Nơi sinh", "en": "Place of birth"},
-    "personal_id": {"vi": "Số định danh cá nhân", "en": "Personal ID number"},
-    "mother_name": {"vi": "Họ, chữ đệm, tên người mẹ", "en": "Mother's full name"},
-    "father_name": {"vi": "Họ, chữ đệm, tên người cha", "en": "Father's full name"},
-    "registration_place": {"vi": "Nơi đăng ký", "en": "Place of registration"},
-    "registration_date": {"vi": "Ngày, tháng, năm đăng ký", "en": "Date of registration"},
-    "book_number": {"vi": "Số", "en": "Number"},
-    "book_volume": {"vi": "Quyển số", "en": "Book (volume) number"},
-    # Bằng tốt nghiệp
-    "graduation_year": {"vi": "Năm tốt nghiệp", "en": "Year of graduation"},
-    "classification": {"vi": "Xếp loại tốt nghiệp", "en": "Classification"},
-    "issuer": {"vi": "Người cấp bằng", "en": "Issued by"},
-    "serial_number": {"vi": "Số hiệu", "en": "Serial number"},
-    "register_number": {"vi": "Số vào sổ cấp bằng", "en": "Register number"},
-    "issue_date": {"vi": "Ngày cấp", "en": "Date of issue"},
-    # Giấy chứng nhận kết hôn
-    "husband_name": {"vi": "Họ, chữ đệm, tên người chồng", "en": "Husband's full name"},
-    "husband_dob": {"vi": "Ngày, tháng, năm sinh của chồng", "en": "Husband's date of birth"},
-    "husband_ethnicity": {"vi": "Dân tộc của chồng", "en": "Husband's ethnicity"},
-    "husband_nationality": {"vi": "Quốc tịch của chồng", "en": "Husband's nationality"},
-    "husband_residence": {"vi": "Nơi cư trú của chồng", "en": "Husband's residence"},
-    "husband_id": {"vi": "Số định danh cá nhân của chồng", "en": "Husband's personal ID"},
-    "wife_name": {"vi": "Họ, chữ đệm, tên người vợ", "en": "Wife's full name"},
-    "wife_dob": {"vi": "Ngày, tháng, năm sinh của vợ", "en": "Wife's date of birth"},
-    "wife_ethnicity": {"vi": "Dân tộc của vợ", "en": "Wife's ethnicity"},
-    "wife_nationality": {"vi": "Quốc tịch của vợ", "en": "Wife's nationality"},
-    "wife_residence": {"vi": "Nơi cư trú của vợ", "en": "Wife's residence"},
-    "wife_id": {"vi": "Số định danh cá nhân của vợ", "en": "Wife's personal ID"},
-    # Công văn / văn bản
-    "parent_org": {"vi": "Cơ quan chủ quản", "en": "Parent authority"},
-    "issuing_org": {"vi": "Cơ quan ban hành", "en": "Issuing authority"},
-    "doc_number": {"vi": "Số văn bản", "en": "Document number"},
-    "issue_place": {"vi": "Địa danh", "en": "Place of issue"},
-    "subject": {"vi": "Trích yếu (V/v)", "en": "Subject"},
-    "recipient": {"vi": "Kính gửi", "en": "Addressed to"},
-    "signer_name": {"vi": "Người ký", "en": "Signed by"},
-}
-
-# The same field name printed differently on one type of document.
+# Each type's fields carry their labels (``DocType.fields`` in ``pipeline.read.doctypes``).
 _FIELDS_BY_TYPE: dict[tuple[str, str], dict[str, str]] = {
-    ("cccd_front", "date_of_birth"): {"vi": "Ngày sinh", "en": "Date of birth"},
-    ("birth_certificate", "full_name"): {"vi": "Họ, chữ đệm, tên", "en": "Full name"},
-    ("birth_certificate", "registration_place"): {
-        "vi": "Nơi đăng ký khai sinh",
-        "en": "Place of birth registration",
-    },
-    ("marriage_certificate", "registration_place"): {
-        "vi": "Nơi đăng ký kết hôn",
-        "en": "Place of marriage registration",
-    },
-    ("diploma", "date_of_birth"): {"vi": "Ngày sinh", "en": "Date of birth"},
-    ("generic_letter", "issue_date"): {"vi": "Ngày ban hành", "en": "Date of issue"},
+    (doc.name, f.name): {"vi": f.label_vi, "en": f.label_en} for doc in doctypes.DOCTYPES.values() for f in doc.fields
 }
+# A field named without its type (or under a type that does not have it): the first type's label.
+_FIELDS: dict[str, dict[str, str]] = {}
+for (_, _name), _label in _FIELDS_BY_TYPE.items():
+    _FIELDS.setdefault(_name, _label)
 
 
 def field_label(lang: str, name: str, doc_type: str | None = None) -> str:
@@ -112,6 +55,7 @@ def field_label(lang: str, name: str, doc_type: str | None = None) -> str:
 # --- Statuses, roles, document types, verdicts ---------------------------------------------------------------
 
 _INTAKE_STATUSES: dict[str, dict[str, str]] = {
+    "received": {"vi": "Đã tiếp nhận", "en": "Received"},
     "queued": {"vi": "Đang chờ xử lý", "en": "Waiting to be read"},
     "processing": {"vi": "Đang đọc tài liệu", "en": "Reading the document"},
     "retrying": {"vi": "Đang thử lại", "en": "Trying again"},
@@ -155,21 +99,15 @@ def role_label(lang: str, role: str) -> str:
     return _pick(_ROLES, lang, role) or role
 
 
-_DOC_TYPES_EN: dict[str, str] = {
-    "cccd_front": "Citizen ID card (front)",
-    "birth_certificate": "Birth certificate",
-    "diploma": "Diploma",
-    "marriage_certificate": "Marriage certificate",
-    "generic_letter": "Official letter / document",
+_DOC_TYPES: dict[str, dict[str, str]] = {
+    doc.name: {"vi": doc.label_vi, "en": doc.label_en} for doc in doctypes.DOCTYPES.values()
 }
 
 
 def doc_type_label(lang: str, doc_type: str | None) -> str:
     if not doc_type:
         return t(lang, "doc_type.unknown")
-    if lang == "en" and doc_type in _DOC_TYPES_EN:
-        return _DOC_TYPES_EN[doc_type]
-    return DOC_TYPE_LABELS_VI.get(doc_type, doc_type)
+    return _pick(_DOC_TYPES, lang, doc_type) or doc_type
 
 
 _VERDICTS: dict[str, dict[str, str]] = {
@@ -643,3 +581,299 @@ _TEXT.update(
         },
     }
 )
+
+
+# --- Errors, verdict reasons and diagnosis codes in English ----------------------------------------------------
+# The Vietnamese text stays where it is made (an error's class or raise site, pipeline.verify.verdict, the
+# diagnosis' MESSAGES); English is looked up here by the stable code. An error's English text is the same for every
+# raise site of its code (a raise site's own Vietnamese sentence may carry values; the English one is general).
+# A verdict reason's English text carries the same values as the Vietnamese, taken from the verdict itself.
+
+_ERROR_GENERIC_EN = "Something went wrong. Please try again, or tell the administrator."
+
+_ERROR_MESSAGES_EN: dict[str, str] = {
+    # pipeline.errors
+    "ecopy.error": _ERROR_GENERIC_EN,
+    "input.invalid": (
+        "What was sent cannot be used. Check the file or the values you sent (for a file, scan the original "
+        "again) and try again."
+    ),
+    "input.empty": "The file is empty (0 bytes). Scan again or choose the right file.",
+    "input.corrupt": "The file is damaged or unreadable (perhaps cut off during upload). Please scan again.",
+    "input.unsupported_type": "This type of file is not supported. Use a JPEG, PNG or TIFF image, or a PDF file.",
+    "input.encrypted": "The PDF file is password-protected or encrypted. Remove the password or scan the paper again.",
+    "input.too_large": "The file is too large. Scan at 300 dpi or split it into several smaller files.",
+    "input.too_many_pages": "The document has too many pages. Split it into smaller documents.",
+    "input.unknown_doc_type": "Invalid document type. Choose a type from the list.",
+    "input.no_text": (
+        "No text was found on the scan (a blank page, or an image too small or too blurred). Check that the right "
+        "side of the document was scanned, then scan it again at 300 dpi."
+    ),
+    "input.too_complex": (
+        "The file is too complex to read within the allowed memory and time (it may be damaged or made on "
+        "purpose). Scan the paper again to a JPEG image or an ordinary PDF file."
+    ),
+    "input.page_too_small": (
+        "The page is too small to be a scan of a paper document. Scan the original again at 300 dpi, the whole page."
+    ),
+    "ocr.failed": "The text on the scan could not be recognised. Please scan it again more clearly.",
+    "ocr.timeout": "Text recognition took too long. The system will try again; if it still fails, scan more clearly.",
+    "ocr.model_missing": "The server is missing its text recognition data. Please tell the administrator.",
+    "extract.failed": "The document's details could not be extracted. Please type the needed fields by hand.",
+    "render.failed": "The e-copy could not be created. Please tell the administrator.",
+    "sign.failed": "The copy could not be signed. Check the certificate or the signing device, then try again.",
+    "sign.timestamp_unavailable": "No time-stamp could be obtained. The system will try again in a few minutes.",
+    "sign.revocation_unavailable": (
+        "The revocation information (OCSP/CRL) of the certificate, needed for a long-term (B-LT/B-LTA) signature, "
+        "could not be obtained. The system will try again in a few minutes; if it still fails, ask the "
+        "administrator to check the connection to the CA."
+    ),
+    "sign.certificate_expired": (
+        "The office's certificate has expired (or is not valid yet), so nothing can be signed. Ask the "
+        "administrator to install a new certificate, then sign again."
+    ),
+    "sign.certificate_revoked": (
+        "The signer's certificate has been revoked, so nothing can be signed. Use a valid certificate, then sign again."
+    ),
+    "verify.failed": "This file cannot be checked. Upload the e-copy's own PDF file.",
+    # pipeline.certify.pkcs11_token
+    "sign.token_failed": (
+        "The signing token cannot be used. Check that the token is plugged into the signing machine and that it is "
+        "configured, then try again."
+    ),
+    "sign.token_module": "The signing token's driver (PKCS#11 module) cannot be loaded. Tell the administrator.",
+    "sign.token_not_found": (
+        "The signing token was not found. Check that it is plugged in and that its label matches the configuration."
+    ),
+    "sign.token_pin_incorrect": (
+        "The signing token's PIN is wrong. Check the configured PIN; repeated wrong PINs lock the token."
+    ),
+    "sign.token_pin_locked": (
+        "The signing token's PIN is locked after too many wrong attempts. Ask the token's administrator to unlock it."
+    ),
+    "sign.token_key_not_found": (
+        "The signing key or certificate named in the configuration is missing, ambiguous or mismatched on the "
+        "token. Ask the administrator to check the token configuration."
+    ),
+    # storage.errors
+    "storage.error": "A data storage error occurred. Please try again, or tell the administrator.",
+    "storage.unavailable": (
+        "The storage cannot be reached for the moment. The system will try again by itself; if the problem lasts, "
+        "tell the administrator."
+    ),
+    "storage.access_denied": "The storage refused access (wrong key or missing permission). Tell the administrator.",
+    "storage.object_exists": (
+        "This file was stored before with other contents and may not be overwritten. Tell the administrator."
+    ),
+    "storage.immutable": (
+        "An issued e-copy can be neither deleted nor changed. To cancel or correct it, revoke the copy and issue a "
+        "new one."
+    ),
+    "storage.not_found": "The file was not found in the storage. Check the intake ID or upload the file again.",
+    "storage.invalid_key": "Invalid storage file name. Tell the administrator.",
+    "storage.corrupt": (
+        "The stored file has been changed or damaged since it was stored. Do not use it; "
+        "tell the administrator at once."
+    ),
+    "registry.failed": "E-copy registry error. Please try again, or tell the administrator.",
+    "registry.not_found": "No intake or copy with this ID was found. Check the ID you entered.",
+    "registry.duplicate": (
+        "This record already exists in the registry. Look up the issued copy instead of issuing it again."
+    ),
+    "registry.invalid_state": "This action is not possible in the copy's current state.",
+    # api
+    "internal": _ERROR_GENERIC_EN,
+    "request.invalid": "The request is missing information or has wrong values. Check the fields you sent.",
+    "http.error": "This request cannot be served. Check the address and try again.",
+    "http.404": "There is no such page or address. Check the link.",
+    "http.405": "This action cannot be used at this address.",
+    "auth.required": "Sign in (or send an API key) to use this function.",
+    "auth.invalid": "The username, password or API key is wrong, or has been revoked.",
+    "auth.forbidden": "Your account is not allowed to do this.",
+    "auth.csrf": "The session is not valid for this action. Reload the page, then try again.",
+    "rate.limited": "Too many attempts in a short time. Please wait a few minutes, then try again.",
+    "ecopy.not_found": "No e-copy with this ID was found. Check each character of the ID.",
+    "input.revoke": "Give the reason for the revocation; a replacement e-copy ID (if any) must be an issued copy.",
+    # workflow (the counter's steps, batch sources)
+    "intake.not_found": "This intake was not found (or it belongs to another office). Check the intake ID.",
+    "intake.wrong_state": (
+        "The intake is not at a step that allows this action. Reload the page to see its current status."
+    ),
+    "queue.unavailable": (
+        "The processing queue is not working for the moment. The intake was not received; please send it again "
+        "in a few minutes."
+    ),
+    "input.owner_id": (
+        "The requester's personal identification number must have 12 digits (or 9 digits for an old ID card)."
+    ),
+    "office.no_signer": (
+        "This system only signs copies for offices with a configured signing key. The intake belongs to another "
+        "office; tell the administrator."
+    ),
+    "office.no_key": (
+        "This signing machine does not hold this office's signing key. Ask the administrator to configure a signing "
+        "key for the office."
+    ),
+    "input.fields": (
+        "The corrections are not valid: correct only this document's fields, each with at most 500 characters."
+    ),
+    "input.reason_required": "Please give a reason.",
+    "input.source_not_found": (
+        "The batch's folder, ZIP file or S3 path was not found, or it holds no file. Check the path, then run again."
+    ),
+    "input.unsafe_path": (
+        "The intake has an unsafe file name or path (outside its folder, an absolute path, a shortcut/symlink or a "
+        "duplicate name), so it was refused. Copy the real scans into the intake's folder with ordinary names, then "
+        "create the batch again."
+    ),
+    "input.nested_archive": (
+        "The intake holds a compressed file (ZIP, RAR, 7z, tar, gz…). Unpack it, put the scans into the batch, "
+        "then run again."
+    ),
+    "input.zip_bomb": (
+        "A file in the ZIP has an abnormal size (compressed too much, or a wrong declared size), so it was refused. "
+        "Compress the original scans again with an ordinary tool, then run again."
+    ),
+    "input.too_many_entries": "The batch has too many files. Split it into smaller batches and run each one.",
+    "input.archive_too_large": "The batch is too large in total. Split it into smaller batches and run each one.",
+    "input.nested_folder": (
+        "The intake's folder has a sub-folder. An intake's pages must lie directly in its folder: move the files "
+        "out of the sub-folder (or make it an intake of its own), then run again."
+    ),
+    # ecopy (the composition root)
+    "config.signing": "The signing key configuration is not right. Tell the administrator.",
+    "batch.not_found": "This batch was not found. Check the batch ID (in the form LO-XXXX-XXXX-XXXX).",
+}
+
+_REASON_GENERIC_EN = "The check found a problem with this copy (code {code})."
+_REASON_UNCODED_EN = "The check found a problem with this copy."
+
+# Every code a verdict's ``codes`` may hold: pipeline.verify.verdict's own and the diagnosis' (pipeline.verify.diagnose
+# MESSAGES). Placeholders are filled from the verdict (see _reason_values); office names and a revocation's reason
+# are the registry's data and stay as written.
+_REASONS_EN: dict[str, str] = {
+    # the registry
+    "record.issued": "E-copy {ecopy_id} was issued by {office} at {issued_at} and is in force.",
+    "record.revoked": "E-copy {ecopy_id} has been revoked{revoked_reason}.",
+    "record.superseded": "E-copy {ecopy_id} has been replaced{superseded_by}; use the new copy.",
+    "record.not_in_force": "E-copy {ecopy_id} is no longer in force ({status}).",
+    "record.unknown": "The e-copy ID {ecopy_id} is not in the registry.",
+    "id.malformed": "The e-copy ID is not in the right form (check each character, including the last one).",
+    "id.embedded": "The file names e-copy {ecopy_id}; look this ID up to see the copy that was issued.",
+    # the file's bytes
+    "hash.match": "The file matches e-copy {ecopy_id} exactly, issued by {office} at {issued_at}.",
+    "hash.match_bad_signature": "The file matches e-copy {ecopy_id}, but its digital signature fails the check.",
+    "hash.mismatch": "The file matches no issued copy: its contents have been changed from the copy that was issued.",
+    "hash.unknown": "No copy in the registry matches this file.",
+    # the signature
+    "signature.valid": "The digital signature is valid and trusted ({signer}).",
+    "signature.missing": "The file carries no valid digital signature of a certifying office.",
+    "signature.not_intact": "The signed contents have been changed: the digital signature no longer matches the file.",
+    "signature.invalid": "The digital signature is not valid.",
+    "signature.untrusted": "The signing certificate does not belong to a trusted certifying office.",
+    "signature.modified_after": "Content was added to the file or changed in it after signing.",
+    "signature.other": "The digital signature differs from the one recorded in the registry.",
+    # the diagnosis of a file that is not on record
+    "file.unreadable": "The file is not a readable PDF file.",
+    "file.trailing_data": "Foreign data has been appended after the end of the file.",
+    "signature.no_byte_range": "The digital signature does not declare which data it signs (no ByteRange).",
+    "signature.byte_range": (
+        "The signed part of the file (ByteRange) is abnormal: part of the file lies outside the signature."
+    ),
+    "signature.subfilter": "The digital signature uses a format that is not accepted.",
+    "signature.zeroed": "The value of the digital signature has been blanked out.",
+    "signature.unparsable": "The value of the digital signature cannot be read.",
+    "signature.extra": "Another digital signature was added to the file after the certifying office's signature.",
+    "signature.orphan": "The file holds a digital signature that has been detached from the document.",
+    "signature.foreign": "The digital signature in the file is not that of a certifying office in the system.",
+    "update.page_content": "The page content was changed after signing.",
+    "update.annotation": "Comments or drawings were added to or changed on a page after signing.",
+    "update.form": "Form fields were added or filled in after signing.",
+    "update.metadata": "The file's descriptive information (metadata) was edited after signing.",
+    "update.structure": "The document's structure was changed after signing.",
+    "update.validation_data": "Validation data (time-stamps, certificates) was added to the file after signing.",
+    "diagnosis.limit": "The file could not be fully analysed within the allowed time and memory.",
+    "diagnosis.failed": "The file could not be analysed.",
+}
+
+ERROR_CODES: tuple[str, ...] = tuple(_ERROR_MESSAGES_EN)
+REASON_CODES: tuple[str, ...] = tuple(_REASONS_EN)
+
+
+def _accept_language(header: str) -> str:
+    """The language of ours an ``Accept-Language`` header prefers (highest q, the first on a tie), else Vietnamese."""
+    best, best_q = DEFAULT_LANG, 0.0
+    for part in header.split(","):
+        tag, _, params = part.partition(";")
+        lang = tag.strip().lower().split("-")[0]
+        if lang not in LANGS:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+def answer_lang(request: Request) -> str:
+    """The language of an API answer: ``?lang=`` and the cookie as for pages, then ``Accept-Language``; Vietnamese
+    by default. Pages do not follow the header (many Vietnamese browsers ask for English first): :func:`lang_of`."""
+    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in LANGS:
+            return value
+    return _accept_language(request.headers.get("accept-language", ""))
+
+
+def error_message(lang: str, code: str, vi_message: str) -> str:
+    """The message of an error with ``code``: the Vietnamese one as raised, or its English text by code."""
+    if lang != "en":
+        return vi_message
+    return _ERROR_MESSAGES_EN.get(code) or _ERROR_GENERIC_EN
+
+
+def reason_text(lang: str, code: str, vi_message: str, **values: str) -> str:
+    """A verdict reason: the Vietnamese sentence as made, or the English one for ``code`` with ``values``."""
+    if lang != "en":
+        return vi_message
+    if not code:
+        return _REASON_UNCODED_EN
+    template = _REASONS_EN.get(code)
+    if template is None:
+        return _REASON_GENERIC_EN.format(code=code)
+    try:
+        return template.format(**values).replace("  ", " ")
+    except (KeyError, IndexError, ValueError):
+        return _REASON_GENERIC_EN.format(code=code)
+
+
+def _reason_values(verdict: Verdict) -> dict[str, str]:
+    """What the English reasons say about this verdict: the same facts the Vietnamese ones carry."""
+    rec, sig = verdict.record, verdict.signature
+    issued_at = ""
+    if rec is not None:
+        moment = rec.issued_at.astimezone(VN_TZ) if rec.issued_at.tzinfo is not None else rec.issued_at
+        issued_at = moment.strftime("%H:%M on %d/%m/%Y")
+    return {
+        "ecopy_id": (rec.ecopy_id if rec is not None else verdict.ecopy_id) or "",
+        "office": rec.office if rec is not None else "",
+        "issued_at": issued_at,
+        "status": rec.status if rec is not None else "",
+        "revoked_reason": f": {rec.revoked_reason}" if rec is not None and rec.revoked_reason else "",
+        "superseded_by": f" by e-copy {rec.superseded_by}" if rec is not None and rec.superseded_by else "",
+        "signer": (sig.signer_subject if sig is not None else "") or "the certifying office",
+    }
+
+
+def verdict_reasons(lang: str, verdict: Verdict) -> list[str]:
+    """The verdict's reasons in ``lang`` (a reason made without a code gets the generic English sentence)."""
+    if lang != "en":
+        return list(verdict.reasons)
+    values = _reason_values(verdict)
+    codes = list(verdict.codes) + [""] * (len(verdict.reasons) - len(verdict.codes))
+    return [reason_text(lang, code, vi, **values) for code, vi in zip(codes, verdict.reasons, strict=False)]

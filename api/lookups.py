@@ -16,23 +16,19 @@ from typing import Any
 
 from fastapi import Request
 
-from api import ratelimit
+from api import i18n, ratelimit
 from api.auth import Principal, client_address, ecopy_access
 from api.state import AppState
-from api.verification import verdict_to_dict, verify_file, verify_id
-from pipeline.models import DOC_TYPE_LABELS_VI, VN_TZ, Verdict
-from storage.access import LookupRecord
+from pipeline.models import VN_TZ, Verdict
+from pipeline.read.doctypes import registry as doctypes
 from storage.registry import EcopyRecord
+from workflow.verification import Asker, audit_lookup, verdict_to_dict, verify_file, verify_id
 
-# Whose name a copy carries: shown to the public only to compare with the person presenting it.
-# An official letter belongs to no person (its recipient is usually an office): none is shown.
-HOLDER_FIELDS: dict[str, tuple[str, ...]] = {
-    "cccd_front": ("full_name",),
-    "birth_certificate": ("full_name",),
-    "diploma": ("full_name",),
-    "marriage_certificate": ("husband_name", "wife_name"),
+# Whose name a copy carries (each type's ``holder_fields``): shown to the public only to compare
+# with the person presenting it. An official letter belongs to no person: none is shown.
+HOLDER_FIELDS: Mapping[str, tuple[str, ...]] = {
+    name: doc.holder_fields for name, doc in doctypes.DOCTYPES.items() if doc.holder_fields
 }
-PURPOSE_MAX = 200
 
 
 def holder_name(doc_type: str | None, fields: Mapping[str, Any]) -> str | None:
@@ -60,22 +56,30 @@ def _answer(
     channel: str,
     purpose: str | None,
     file_sha256: str | None = None,
+    lang: str = i18n.DEFAULT_LANG,
 ) -> dict[str, Any]:
     rec = state.registry.get_ecopy(verdict.ecopy_id) if verdict.ecopy_id and verdict.record is not None else None
     _log(state, request, principal, channel, verdict.ecopy_id, verdict.status, purpose, file_sha256)
     if principal is None and verdict.status == "unknown":  # guessing IDs: counted apart, allowed far fewer
         ratelimit.count(state.redis, "miss", client_address(request), window=600)
-    return describe(verdict, rec, principal)
+    return describe(verdict, rec, principal, lang)
 
 
-def describe(verdict: Verdict, rec: EcopyRecord | None, principal: Principal | None) -> dict[str, Any]:
+def describe(
+    verdict: Verdict, rec: EcopyRecord | None, principal: Principal | None, lang: str = i18n.DEFAULT_LANG
+) -> dict[str, Any]:
+    """The answer to a verification, its reasons (and the document type's name) in ``lang``."""
     out = verdict_to_dict(verdict)
+    if lang != i18n.DEFAULT_LANG:
+        out["reasons"] = i18n.verdict_reasons(lang, verdict)
     out.setdefault("record", None)
     if principal is None:
         out.pop("signature", None)  # signature diagnostics are for agencies
     record = out.get("record")
     if isinstance(record, dict) and rec is not None:
-        record["doc_type_label"] = DOC_TYPE_LABELS_VI.get(rec.doc_type, rec.doc_type)
+        record["doc_type_label"] = (
+            doctypes.label_vi(rec.doc_type) if lang == i18n.DEFAULT_LANG else i18n.doc_type_label(lang, rec.doc_type)
+        )
         record["issued_on"] = rec.issued_at.astimezone(VN_TZ).strftime("%d/%m/%Y")
         record["holder_name"] = holder_name(rec.doc_type, rec.fields)
     access = ecopy_access(principal, rec)
@@ -89,20 +93,34 @@ def describe(verdict: Verdict, rec: EcopyRecord | None, principal: Principal | N
 
 
 def lookup_id(
-    state: AppState, request: Request, principal: Principal | None, text: str, *, channel: str, purpose: str | None
+    state: AppState,
+    request: Request,
+    principal: Principal | None,
+    text: str,
+    *,
+    channel: str,
+    purpose: str | None,
+    lang: str = i18n.DEFAULT_LANG,
 ) -> dict[str, Any]:
     _limit(state, request, principal)
     verdict = verify_id(text, state.registry)
-    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose)
+    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose, lang=lang)
 
 
 def lookup_file(
-    state: AppState, request: Request, principal: Principal | None, data: bytes, *, channel: str, purpose: str | None
+    state: AppState,
+    request: Request,
+    principal: Principal | None,
+    data: bytes,
+    *,
+    channel: str,
+    purpose: str | None,
+    lang: str = i18n.DEFAULT_LANG,
 ) -> dict[str, Any]:
     _limit(state, request, principal)
     verdict = verify_file(data, state.registry, state.trust_roots)
     digest = hashlib.sha256(data).hexdigest()
-    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose, file_sha256=digest)
+    return _answer(state, request, principal, verdict, channel=channel, purpose=purpose, file_sha256=digest, lang=lang)
 
 
 def record_lookup(
@@ -123,17 +141,19 @@ def _log(
     purpose: str | None,
     file_sha256: str | None = None,
 ) -> None:
-    """The audit row: who, agency, address, channel, ID or file hash, verdict, purpose — no content."""
-    state.registry.add_lookup(
-        LookupRecord(
-            actor=principal.actor if principal else "public",
-            role=principal.role if principal else None,
-            agency=principal.office if principal else None,
-            client=client_address(request),
-            channel=channel,
-            ecopy_id=ecopy_id,
-            file_sha256=file_sha256,
-            verdict=verdict,
-            purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
-        )
+    """The audit row (:func:`workflow.verification.audit_lookup`) for this caller."""
+    asker = Asker(
+        actor=principal.actor if principal else "public",
+        role=principal.role if principal else None,
+        agency=principal.office if principal else None,
+        client=client_address(request),
+    )
+    audit_lookup(
+        state.registry,
+        asker,
+        channel=channel,
+        ecopy_id=ecopy_id,
+        verdict=verdict,
+        purpose=purpose,
+        file_sha256=file_sha256,
     )

@@ -13,16 +13,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 
+from api import i18n
 from api import intakes as steps
 from api.auth import OptionalPrincipal, Principal, actor_names, ecopy_access, load_intake_for, require_role
 from api.lookups import lookup_file, lookup_id, record_lookup
 from api.state import EcopyNotFoundError, ForbiddenError, StateDep
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.errors import EcopyError, InputError, UnknownDocumentTypeError
-from pipeline.models import DOC_TYPES, SourceFile
+from pipeline.models import SourceFile
+from pipeline.read.doctypes import registry as doctypes
 from pipeline.read.load import LoadLimits, check_file
 from storage.registry import EcopyRecord
-from workers.jobs import pages_prefix
+from workflow.lifecycle import IntakeStatus
+from workflow.signing import pages_prefix
 
 Clerk = Annotated[Principal, Depends(require_role("clerk"))]
 Signer = Annotated[Principal, Depends(require_role("signer"))]
@@ -75,8 +78,8 @@ async def create_intake(
     owner_id: Annotated[str | None, Form(description="the citizen's personal ID number (12 digits)")] = None,
 ) -> dict[str, str]:
     doc_type = doc_type or None
-    if doc_type is not None and doc_type not in DOC_TYPES:
-        raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(DOC_TYPES)}")
+    if doc_type is not None and doc_type not in doctypes.DOCTYPES:
+        raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(doctypes.DOCTYPES)}")
     owner = steps.normalize_owner_id(owner_id)
     uploads = await _read_uploads(files, st.max_upload_bytes)
     intake = await run_in_threadpool(steps.create, st, principal, uploads, doc_type, owner)
@@ -132,21 +135,26 @@ def reject_intake(
 async def approve_intake(st: StateDep, principal: Signer, intake_id: str) -> JSONResponse:
     result = await run_in_threadpool(steps.approve, st, principal, intake_id)
     await steps.wait_issued(st, [result])
-    return JSONResponse(result, status_code=200 if result["status"] == "issued" else 202)
+    return JSONResponse(result, status_code=200 if result["status"] == IntakeStatus.ISSUED else 202)
 
 
 @router.post("/approvals")
 async def approve_many(
-    st: StateDep, principal: Signer, intake_ids: Annotated[list[str], Body(embed=True, max_length=500)]
+    st: StateDep,
+    request: Request,
+    principal: Signer,
+    intake_ids: Annotated[list[str], Body(embed=True, max_length=500)],
 ) -> dict[str, Any]:
     """Approve and sign many intakes in one request (one signing job, one key session); each
     succeeds or fails on its own."""
     results: list[dict[str, Any]] = []
+    lang = i18n.answer_lang(request)
     for intake_id in dict.fromkeys(intake_ids):
         try:
             results.append(await run_in_threadpool(steps.approve, st, principal, intake_id, enqueue=False))
         except EcopyError as e:
-            results.append({"id": intake_id, "error": {"code": e.code, "message": e.message}})
+            message = i18n.error_message(lang, e.code, e.message)
+            results.append({"id": intake_id, "error": {"code": e.code, "message": message}})
     await run_in_threadpool(steps.queue_signing, st, [r["id"] for r in results if "error" not in r])
     await steps.wait_issued(st, results)
     failed = sum(1 for r in results if "error" in r)
@@ -161,7 +169,8 @@ def get_ecopy(
     rec = _ecopy_for(
         st, principal, ecopy_id, "full", "only agencies, admins and the issuing office read a copy's record"
     )
-    return lookup_id(st, request, principal, rec.ecopy_id, channel="record", purpose=purpose)
+    lang = i18n.answer_lang(request)
+    return lookup_id(st, request, principal, rec.ecopy_id, channel="record", purpose=purpose, lang=lang)
 
 
 @router.get("/ecopies/{ecopy_id}/pdf")
@@ -245,14 +254,19 @@ async def verify(st: StateDep, request: Request, principal: OptionalPrincipal) -
         if not isinstance(ecopy_id, str):
             raise InputError("Thiếu mã bản sao (ecopy_id).")
         purpose = body.get("purpose") if isinstance(body.get("purpose"), str) else None
-        return await run_in_threadpool(lookup_id, st, request, principal, ecopy_id, channel="api-id", purpose=purpose)
+        lang = i18n.answer_lang(request)
+        return await run_in_threadpool(
+            lookup_id, st, request, principal, ecopy_id, channel="api-id", purpose=purpose, lang=lang
+        )
     form = await request.form()
     upload, purpose_field = form.get("file"), form.get("purpose")
     if upload is None or isinstance(upload, str):
         raise InputError("Hãy gửi tệp PDF trong trường 'file' hoặc JSON {\"ecopy_id\": …}.")
     data = await upload.read()
     purpose = purpose_field if isinstance(purpose_field, str) else None
-    return await run_in_threadpool(lookup_file, st, request, principal, data, channel="api-file", purpose=purpose)
+    return await run_in_threadpool(
+        lookup_file, st, request, principal, data, channel="api-file", purpose=purpose, lang=i18n.answer_lang(request)
+    )
 
 
 def register_api(app: FastAPI) -> None:

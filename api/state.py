@@ -52,24 +52,11 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-# ---- the API's errors (input and storage errors come from pipeline/ and storage/) -----------------
-class QueueUnavailableError(EcopyError):
-    code = "queue.unavailable"
-    retryable = True
-    http_status = 503
-    default_message = "Hàng đợi xử lý tạm thời không hoạt động. Hồ sơ chưa được nhận; vui lòng gửi lại sau ít phút."
-
-
+# ---- the API's errors (input, storage and workflow errors come from pipeline/, storage/, workflow/) --
 class IntakeNotFoundError(EcopyError):
     code = "intake.not_found"
     http_status = 404
     default_message = "Không tìm thấy hồ sơ này (hoặc hồ sơ thuộc cơ quan khác). Kiểm tra lại mã hồ sơ."
-
-
-class IntakeWrongStateError(EcopyError):
-    code = "intake.wrong_state"
-    http_status = 409
-    default_message = "Hồ sơ không ở bước cho phép thao tác này. Tải lại trang để xem trạng thái hiện tại."
 
 
 class EcopyNotFoundError(EcopyError):

@@ -51,9 +51,11 @@ from pipeline.certify.qr_token import fields_digest, key_field_values
 from pipeline.certify.trust_list import TrustedKey, trust_list, trusted_keys_from_certs
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.errors import EcopyError
-from pipeline.models import DOC_TYPES, VN_TZ
+from pipeline.models import VN_TZ
+from pipeline.read.doctypes import registry as doctypes
 from pipeline.verify.qr_check import STATUS_OF_CODE, check_qr_text
 from storage.errors import StorageError
+from workflow.lifecycle import IntakeStatus
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +171,7 @@ def _ui_strings(lang: str) -> dict[str, Any]:
         "lang": lang,
         "t": {k: i18n.t(lang, k) for k in keys},
         "statuses": {s: i18n.status_label(lang, s) for s in i18n.INTAKE_STATUSES},
-        "doc_types": {d: i18n.doc_type_label(lang, d) for d in DOC_TYPES},
+        "doc_types": {d: i18n.doc_type_label(lang, d) for d in doctypes.DOCTYPES},
         "doc_type_unknown": i18n.t(lang, "doc_type.unknown"),
     }
 
@@ -218,15 +220,16 @@ def _principal_or_none(request: Request) -> Principal | None:
 
 
 def error_page(request: Request, err: EcopyError | StorageError) -> HTMLResponse:
-    """The page for an error on a page route: the Vietnamese message, the code, the HTTP status."""
+    """The page for an error on a page route: the message in the page's language, the code, the HTTP status."""
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimitedError) else None
+    message = i18n.error_message(i18n.lang_of(request), err.code, err.message)
     return render(
         request,
         "error.html",
         principal=_principal_or_none(request),
         status_code=err.http_status,
         headers=headers,
-        err=err,
+        err={"code": err.code, "message": message, "http_status": err.http_status},
         public=request.url.path == "/v" or request.url.path.startswith("/v/"),
     )
 
@@ -307,9 +310,9 @@ async def login(request: Request) -> Response:
             client=client_address(request),
         )
     except RateLimitedError as e:
-        return again(e.message, e.http_status, {"Retry-After": str(e.retry_after)})
+        return again(i18n.error_message(lang, e.code, e.message), e.http_status, {"Retry-After": str(e.retry_after)})
     except AuthInvalidError as e:
-        return again(e.message, e.http_status)
+        return again(i18n.error_message(lang, e.code, e.message), e.http_status)
     response = RedirectResponse(next_url or HOME.get(principal.role, "/v"), status_code=303)
     await run_in_threadpool(open_session, state, response, principal)
     return response
@@ -346,7 +349,7 @@ def counter(request: Request) -> Response:
         "counter.html",
         principal=gate,
         intakes=rows,
-        doc_types=DOC_TYPES,
+        doc_types=doctypes.doc_type_names(),
         can_upload=gate.role == "clerk",
         page_data={"page": "counter"},
     )
@@ -441,7 +444,8 @@ def receipt(request: Request, intake_id: str) -> Response:
         intake = load_intake_for(state, gate, intake_id)
     except EcopyError as e:
         return error_page(request, e)
-    rec = state.registry.get_ecopy(intake.ecopy_id) if intake.ecopy_id and intake.status == "issued" else None
+    issued = intake.status == IntakeStatus.ISSUED
+    rec = state.registry.get_ecopy(intake.ecopy_id) if intake.ecopy_id and issued else None
     if rec is None:
         return render(request, "receipt.html", principal=gate, intake_id=intake.id, rec=None, status_code=409)
     verify_url = state.public_url.rstrip("/") + ecopy_path(rec.ecopy_id, "/v/")
@@ -465,10 +469,10 @@ def sign_queue(request: Request) -> Response:
     if not isinstance(gate, Principal):
         return gate
     state, lang = get_state(request), i18n.lang_of(request)
-    waiting = state.registry.list_intakes(status="submitted", office=gate.office, limit=500)
+    waiting = state.registry.list_intakes(status=IntakeStatus.SUBMITTED, office=gate.office, limit=500)
     submitters = actor_names(state.registry, [i.submitted_by for i in waiting])
     waiting.sort(key=lambda i: i.submitted_at or i.updated_at)  # first come, first signed
-    issued = state.registry.list_intakes(status="issued", office=gate.office, limit=20)
+    issued = state.registry.list_intakes(status=IntakeStatus.ISSUED, office=gate.office, limit=20)
     return render(
         request,
         "sign.html",
@@ -502,7 +506,9 @@ def ecopy_page(request: Request, ecopy_id: str) -> Response:
     if not access.full:
         return _forbidden(request, gate)
     try:
-        result = lookup_id(state, request, gate, rec.ecopy_id, channel="record", purpose=None)
+        result = lookup_id(
+            state, request, gate, rec.ecopy_id, channel="record", purpose=None, lang=i18n.lang_of(request)
+        )
     except EcopyError as e:
         return error_page(request, e)
     lookups = state.registry.list_lookups(rec.ecopy_id) if access.lookups else None
@@ -553,7 +559,8 @@ def _verify_page(
 
 def _verify_failed(request: Request, principal: Principal | None, err: EcopyError, **kw: Any) -> HTMLResponse:
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, RateLimitedError) else None
-    return _verify_page(request, principal, error=err.message, status_code=err.http_status, headers=headers, **kw)
+    message = i18n.error_message(i18n.lang_of(request), err.code, err.message)
+    return _verify_page(request, principal, error=message, status_code=err.http_status, headers=headers, **kw)
 
 
 @router.get("/v")
@@ -713,7 +720,9 @@ def verify_id_page(request: Request, ecopy_id: str, src: str | None = None, purp
     state, principal = get_state(request), page_principal(request)
     channel = "id" if src == "id" else "qr"
     try:
-        result = lookup_id(state, request, principal, ecopy_id, channel=channel, purpose=purpose)
+        result = lookup_id(
+            state, request, principal, ecopy_id, channel=channel, purpose=purpose, lang=i18n.lang_of(request)
+        )
     except EcopyError as e:
         return _verify_failed(request, principal, e, queried=ecopy_id)
     return _verify_page(request, principal, result=result, queried=ecopy_id, purpose=purpose or "")
@@ -736,8 +745,9 @@ async def verify_upload(request: Request) -> Response:
         message = i18n.t(i18n.lang_of(request), "verify.need_file")
         return _verify_page(request, principal, purpose=purpose, error=message, status_code=422)
     try:
+        lang = i18n.lang_of(request)
         result = await run_in_threadpool(
-            lookup_file, state, request, principal, data, channel="file", purpose=purpose or None
+            lookup_file, state, request, principal, data, channel="file", purpose=purpose or None, lang=lang
         )
     except EcopyError as e:
         return _verify_failed(request, principal, e, purpose=purpose)

@@ -22,21 +22,25 @@ from rq import Worker
 
 from ecopy import wiring
 from ecopy.settings import Settings
-from pipeline.models import DOC_TYPE_LABELS_VI
+from pipeline.read.doctypes import registry as doctypes
 from storage.errors import StorageError, StorageUnavailableError
 from storage.registry import BatchProgress, Registry
-from workers import batch as batches
-from workers.queues import BATCH_QUEUE, SIGN_QUEUE, connect
+from workers.queues import BATCH_QUEUE, SIGN_QUEUE, RqJobs, connect
+from workflow import batch as batches
+from workflow.errors import QueueUnavailableError
+from workflow.lifecycle import IntakeStatus
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 RECONCILE_SECONDS = 10.0
 
+# The finished statuses of a batch document, in the order the progress line and the summary show them.
+FINISHED_ORDER = (IntakeStatus.ISSUED, IntakeStatus.REVIEW, IntakeStatus.FAILED)
 STATUS_LABELS_VI = {
-    "issued": "đã cấp",
-    "review": "chờ duyệt",
-    "failed": "lỗi",
+    IntakeStatus.ISSUED: "đã cấp",
+    IntakeStatus.REVIEW: "chờ duyệt",
+    IntakeStatus.FAILED: "lỗi",
 }
 
 
@@ -71,7 +75,7 @@ def render_line(p: BatchProgress, rate: float | None, width: int = 30) -> str:
     total = max(p.total, 1)
     filled = int(width * p.finished / total)
     bar = "█" * filled + "·" * (width - filled)
-    parts = [f"{STATUS_LABELS_VI[s]} {p.counts[s]}" for s in ("issued", "review", "failed") if p.counts.get(s)]
+    parts = [f"{STATUS_LABELS_VI[s]} {p.counts[s]}" for s in FINISHED_ORDER if p.counts.get(s)]
     line = f"[{bar}] {p.finished}/{p.total} xong"
     if parts:
         line += " (" + ", ".join(parts) + ")"
@@ -143,7 +147,7 @@ def monitor(
         if time.monotonic() - last_reconcile >= reconcile_every:
             last_reconcile = time.monotonic()
             try:
-                batches.reconcile(registry, redis, batch_id)
+                batches.reconcile(registry, RqJobs(redis), batch_id)
                 listening = _workers_listening(redis)
                 warned_redis = False
                 if not warned_no_worker and not {BATCH_QUEUE, SIGN_QUEUE} <= listening:
@@ -153,10 +157,11 @@ def monitor(
                         f"{', '.join(sorted({BATCH_QUEUE, SIGN_QUEUE} - listening))}. "
                         "Hãy chạy «ecopy worker» (hoặc «make run») để lô được xử lý.\n"
                     )
-            except RedisError as e:
+            except (RedisError, QueueUnavailableError) as e:
                 if not warned_redis:
                     warned_redis = True
-                    out.write(f"\nMất kết nối tới hàng đợi (Redis): {e}. Đang thử lại; lô không mất gì.\n")
+                    why = e.detail if isinstance(e, QueueUnavailableError) else e
+                    out.write(f"\nMất kết nối tới hàng đợi (Redis): {why}. Đang thử lại; lô không mất gì.\n")
             except StorageUnavailableError:
                 pass  # said above when the progress query failed; the next round tries again
         time.sleep(poll)
@@ -172,27 +177,27 @@ def print_summary(registry: Registry, batch_id: str, report_dir: Path, out: Text
     for r in rows:
         counts[r.status] = counts.get(r.status, 0) + 1
     out.write(f"Lô {batch_id}: {len(rows)} hồ sơ từ {batch.location}\n")
-    for status in ("issued", "review", "failed"):
+    for status in FINISHED_ORDER:
         if counts.get(status):
             out.write(f"  {STATUS_LABELS_VI[status]:<10}: {counts[status]}\n")
     others = {k: v for k, v in counts.items() if k not in STATUS_LABELS_VI}
     if others:
         out.write(f"  đang xử lý: {sum(others.values())} ({', '.join(f'{k} {v}' for k, v in others.items())})\n")
-    failed = [r for r in rows if r.status == "failed"]
+    failed = [r for r in rows if r.status == IntakeStatus.FAILED]
     for r in failed[:20]:
         out.write(f"  ✗ {r.source_ref}: [{r.error_code}] {r.error_message}\n")
     if len(failed) > 20:
         out.write(f"  … và {len(failed) - 20} hồ sơ lỗi khác (xem báo cáo)\n")
-    review = [r for r in rows if r.status == "review"]
+    review = [r for r in rows if r.status == IntakeStatus.REVIEW]
     for r in review[:10]:
-        label = DOC_TYPE_LABELS_VI.get(r.doc_type, r.doc_type)
+        label = doctypes.label_vi(r.doc_type)
         out.write(f"  ? {r.source_ref}: {label}, độ tin cậy thấp nhất {r.min_confidence} — cần người duyệt\n")
     out.write(f"Báo cáo: {csv_path}\n         {json_path}\n")
     return 1 if failed else 0
 
 
 def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, report_dir: Path, wait: bool) -> int:
-    from workers.batch_source import open_source
+    from workflow.batch_source import open_source
 
     registry = wiring.build_registry(s)
     store = wiring.build_store(s)
@@ -210,7 +215,7 @@ def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, rep
             source,
             registry=registry,
             store=store,
-            redis=redis,
+            jobs=RqJobs(redis),
             office=office,
             doc_type=doc_type,
             limits=wiring.load_limits(s),

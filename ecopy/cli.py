@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ecopy.settings import Settings, load_settings
 from pipeline.errors import EcopyError, InputError
-from pipeline.models import DOC_TYPE_LABELS_VI, DOC_TYPES, REVIEW_THRESHOLD, SourceFile
-from storage.access import LookupRecord
+from pipeline.models import REVIEW_THRESHOLD, SourceFile
+from pipeline.read.doctypes import registry as doctypes
 from storage.errors import StorageError
 
 log = logging.getLogger("ecopy")
@@ -50,7 +50,7 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> int:
 def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import wiring
     from pipeline.read.reader import read_document
-    from workers.issuing import IssueRequest, issue_ecopy
+    from workflow.issuing import IssueRequest, issue_ecopy
 
     files = []
     for p in args.files:
@@ -90,7 +90,7 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     print(f"  SHA-256    : {record.sha256}")
     print(f"  Kiểm tra   : {svc.issuer.verify_url(record.ecopy_id)}")
     print(
-        f"  Loại       : {DOC_TYPE_LABELS_VI.get(record.doc_type, record.doc_type)} ({record.doc_type}, "
+        f"  Loại       : {doctypes.label_vi(record.doc_type)} ({record.doc_type}, "
         f"độ tin cậy {result.classification.confidence:.2f})"
     )
     print("  Thông tin đọc được (độ tin cậy; ! = cần kiểm tra lại):")
@@ -165,8 +165,8 @@ def _verify_qr(s: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
-    from api.verification import verdict_to_dict, verify_file, verify_id
     from ecopy import wiring
+    from workflow.verification import Asker, audit_lookup, verdict_to_dict, verify_file, verify_id
 
     if args.qr:
         return _verify_qr(s, args)
@@ -186,14 +186,13 @@ def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
         who = getpass.getuser()
     except (KeyError, OSError):  # a container user without a passwd entry
         who = "unknown"
-    registry.add_lookup(
-        LookupRecord(
-            actor=f"cli:{who}",
-            channel="cli-file" if digest else "cli-id",
-            ecopy_id=verdict.ecopy_id,
-            file_sha256=digest,
-            verdict=verdict.status,
-        )
+    audit_lookup(
+        registry,
+        Asker(actor=f"cli:{who}"),
+        channel="cli-file" if digest else "cli-id",
+        ecopy_id=verdict.ecopy_id,
+        file_sha256=digest,
+        verdict=verdict.status,
     )
     if args.json:
         print(json.dumps(verdict_to_dict(verdict), ensure_ascii=False, indent=2))
@@ -251,7 +250,7 @@ def cmd_batch(s: Settings, args: argparse.Namespace) -> int:
 def cmd_sign(s: Settings, args: argparse.Namespace) -> int:
     """Sign every approved copy waiting for this machine's keys, in one key session per office."""
     from ecopy import wiring
-    from workers.signing import SignOutcome, pending_intake_ids, sign_approved
+    from workflow.signing import SignOutcome, pending_intake_ids, sign_approved
 
     if not args.pending:
         raise InputError("Cách dùng: ecopy sign --pending (ký mọi hồ sơ đã duyệt đang chờ ký).")
@@ -286,7 +285,7 @@ def cmd_extend(s: Settings, args: argparse.Namespace) -> int:
     import datetime as dt
 
     from ecopy import wiring
-    from workers.extending import ExtendOutcome, extend_expiring
+    from workflow.extending import ExtendOutcome, extend_expiring
 
     svc = wiring.build_services(s, with_key=True)
     days = args.days if args.days is not None else s.extend_days
@@ -415,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("digitize", help="read, certify, sign and register one document (files = its pages)")
     sp.add_argument("files", nargs="+", help="scans of ONE document, in page order (JPEG, PNG, TIFF, PDF)")
-    sp.add_argument("--type", choices=DOC_TYPES, help="document type (default: recognised automatically)")
+    sp.add_argument(
+        "--type", choices=doctypes.doc_type_names(), help="document type (default: recognised automatically)"
+    )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_digitize)
 
@@ -453,7 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pages. Running the same batch again resumes it: only what is not done is processed.",
     )
     sp.add_argument("source", nargs="+", metavar="SOURCE", help="folder, ZIP, s3://bucket/prefix — or: status ID")
-    sp.add_argument("--type", choices=DOC_TYPES, help="every document is of this type (default: recognised)")
+    sp.add_argument(
+        "--type", choices=doctypes.doc_type_names(), help="every document is of this type (default: recognised)"
+    )
     sp.add_argument("--office", help="archive's office (default ECOPY_OFFICE)")
     sp.add_argument("--report-dir", default="batch-reports", help="where the CSV and JSON report go")
     sp.add_argument("--no-wait", action="store_true", help="submit and return; watch later with 'batch status'")

@@ -37,7 +37,7 @@ from pathlib import Path
 from pipeline.certify.pades import SigningKey, SignOptions, load_pkcs12_key
 from pipeline.certify.pkcs11_token import Pkcs11KeySpec, open_pkcs11_key
 from pipeline.errors import SigningError
-from workers.context import IssuerProfile, OfficeSigner
+from workflow.context import IssuerProfile, OfficeSigner
 
 log = logging.getLogger(__name__)
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     max_pixels: int = 60_000_000
     max_pages: int = 50
     max_total_pixels: int = 420_000_000  # over all pages of one document, checked before decoding
+    parse_memory_mb: int = Field(
+        1024, description="each uploaded file is decoded in a child limited to this much memory (MiB)"
+    )
+    parse_timeout_s: float = Field(30.0, description="... and this many seconds; past either: input.too_complex")
 
     # Archive batches (ecopy batch): a source over these is refused whole, a bomb entry alone.
     archive_max_entries: int = 10_000

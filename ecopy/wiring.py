@@ -21,8 +21,8 @@ from pipeline.read.reader import ReadOptions
 from pipeline.read.second_opinion import SecondOpinion
 from storage.objectstore import FilesystemStore, ObjectStore, S3Access, S3Store
 from storage.registry import Registry
-from workers.batch_source import ArchiveLimits
-from workers.context import OfficeSigner, Services
+from workflow.batch_source import ArchiveLimits
+from workflow.context import OfficeSigner, Services
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +259,9 @@ def run_worker(s: Settings, queues: list[str], *, burst: bool = False) -> int:
     from rq import Worker
     from rq.exceptions import StopRequested
 
-    from workers import context
     from workers.jobs import on_work_horse_killed
     from workers.queues import SIGN_QUEUE, connect
+    from workflow import context
 
     services = build_services(s, with_key=SIGN_QUEUE in queues)
     context.configure(services)

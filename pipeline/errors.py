@@ -80,6 +80,25 @@ class NoTextError(InputError):
     )
 
 
+class TooComplexError(InputError):
+    """Reading the file went past its memory or time budget: a bomb, a loop, or a parser crash."""
+
+    code = "input.too_complex"
+    default_message = (
+        "Tệp quá phức tạp để đọc trong giới hạn bộ nhớ và thời gian cho phép (có thể là tệp lỗi hoặc "
+        "tệp được tạo có chủ đích). Hãy quét lại bản giấy thành ảnh JPEG hoặc tệp PDF thông thường."
+    )
+
+
+class PageTooSmallError(InputError):
+    """A legitimate page, too small in pixels to be a scan of a paper document."""
+
+    code = "input.page_too_small"
+    default_message = (
+        "Trang quá nhỏ để là một bản quét của giấy tờ. Hãy quét lại bản chính ở 300 dpi, đủ cả trang."
+    )
+
+
 # ---- processing ----------------------------------------------------------------------------
 class OcrError(EcopyError):
     code = "ocr.failed"
@@ -152,65 +171,3 @@ class VerificationError(EcopyError):
     code = "verify.failed"
     http_status = 422
     default_message = "Không kiểm tra được tệp này. Hãy tải lên đúng tệp PDF bản sao điện tử."
-
-
-# ---- batch sources: a folder, a ZIP file or an S3 prefix holding many documents --------------
-class SourceNotFoundError(InputError):
-    code = "input.source_not_found"
-    http_status = 404
-    default_message = (
-        "Không tìm thấy thư mục, tệp ZIP hoặc đường dẫn S3 của lô, hoặc ở đó không có tệp nào. "
-        "Hãy kiểm tra lại đường dẫn rồi chạy lại."
-    )
-
-
-class UnsafePathError(InputError):
-    """A name that could lead outside the batch: '..', an absolute path, a drive letter, a backslash,
-    a symbolic link, a duplicate name, a special file."""
-
-    code = "input.unsafe_path"
-    default_message = (
-        "Hồ sơ có tên tệp hoặc đường dẫn không an toàn (ra ngoài thư mục, đường dẫn tuyệt đối, "
-        "lối tắt/symlink hoặc tên trùng) nên bị từ chối. Hãy chép bản quét thật vào đúng thư mục hồ sơ "
-        "với tên bình thường rồi tạo lại lô."
-    )
-
-
-class NestedArchiveError(InputError):
-    code = "input.nested_archive"
-    default_message = (
-        "Hồ sơ chứa một tệp nén (ZIP, RAR, 7z, tar, gz…) bên trong. Hãy giải nén tệp đó, "
-        "đưa các bản quét vào lô rồi chạy lại."
-    )
-
-
-class ZipBombError(InputError):
-    """An entry that decompresses far beyond its compressed size, or beyond the size it declares."""
-
-    code = "input.zip_bomb"
-    default_message = (
-        "Tệp trong ZIP có kích thước bất thường (nén quá mức hoặc khai sai kích thước) nên bị từ chối. "
-        "Hãy nén lại các bản quét gốc bằng công cụ nén thông thường rồi chạy lại."
-    )
-
-
-class TooManyEntriesError(InputError):
-    code = "input.too_many_entries"
-    http_status = 413
-    default_message = "Lô có quá nhiều tệp. Hãy chia thành nhiều lô nhỏ hơn rồi chạy từng lô."
-
-
-class ArchiveTooLargeError(InputError):
-    code = "input.archive_too_large"
-    http_status = 413
-    default_message = "Tổng dung lượng của lô quá lớn. Hãy chia thành nhiều lô nhỏ hơn rồi chạy từng lô."
-
-
-class NestedFolderError(InputError):
-    """A document folder of a batch holds a sub-folder: its pages must lie directly in it."""
-
-    code = "input.nested_folder"
-    default_message = (
-        "Thư mục hồ sơ có thư mục con. Các trang của một hồ sơ phải nằm ngay trong thư mục hồ sơ: "
-        "hãy chuyển các tệp ra khỏi thư mục con (hoặc tách thành hồ sơ riêng) rồi chạy lại."
-    )

@@ -9,14 +9,6 @@ from typing import Literal
 
 import numpy as np
 
-DOC_TYPES: tuple[str, ...] = (
-    "cccd_front",
-    "birth_certificate",
-    "diploma",
-    "marriage_certificate",
-    "generic_letter",
-)
-
 # Vietnam's civil time (UTC+7, no daylight saving): certification dates and shown times use it.
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
 
@@ -27,15 +19,6 @@ def vn_today() -> dt.date:
 
 # Fields whose confidence is below this are highlighted for the clerk to check.
 REVIEW_THRESHOLD = 0.80
-
-DOC_TYPE_LABELS_VI: Mapping[str, str] = {
-    "cccd_front": "Căn cước công dân (mặt trước)",
-    "birth_certificate": "Giấy khai sinh",
-    "diploma": "Bằng tốt nghiệp",
-    "marriage_certificate": "Giấy chứng nhận kết hôn",
-    "generic_letter": "Công văn / văn bản",
-}
-
 
 @dataclass(frozen=True)
 class Box:

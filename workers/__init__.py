@@ -1,1 +1,1 @@
-"""RQ job functions and the issuing service they share with the CLI."""
+"""RQ only: the queues (``queues``) and the job functions (``jobs``) that call ``workflow``."""

@@ -1,4 +1,5 @@
-"""RQ jobs. Plain functions, enqueued by dotted name, taking an intake ID; idempotent.
+"""RQ jobs: plain functions, enqueued by dotted name, taking an intake ID; idempotent; the work is
+``workflow``'s.
 
 Errors are translated here, in one wrapper: the intake records the code and the clerk's
 message; retryable errors are re-raised so RQ's Retry runs the job again, the others end it.
@@ -7,7 +8,6 @@ message; retryable errors are re-raised so RQ's Retry runs the job again, the ot
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -17,26 +17,26 @@ from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 
-from pipeline.certify.render import encode_page
 from pipeline.errors import EcopyError
-from pipeline.models import REVIEW_THRESHOLD, SourceFile
-from pipeline.read.reader import read_document
-from storage.access import IntakeEvent
 from storage.errors import StorageError
-from storage.registry import IntakeRecord
-from workers import context, serialize
 from workers.queues import LOST_CODE, LOST_MESSAGE, LOST_RETRY_MESSAGE, enqueue_issue_intake
-from workers.signing import pages_prefix, sign_approved, sign_intake
+from workflow import context
+from workflow.intakes import require_intake
+from workflow.lifecycle import IntakeStatus, Step, move
+from workflow.reading import read_intake
+from workflow.signing import sign_approved, sign_intake
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi xử lý hồ sơ. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
 
 
-def _status_after_failure(retryable: bool) -> str:
+def _status_after_failure(retryable: bool) -> IntakeStatus:
     """ "retrying" when RQ will run the job again, so the clerk is not told it failed for good."""
     job = get_current_job()
-    return "retrying" if retryable and job is not None and (job.retries_left or 0) > 0 else "failed"
+    return (
+        IntakeStatus.RETRYING if retryable and job is not None and (job.retries_left or 0) > 0 else IntakeStatus.FAILED
+    )
 
 
 def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -48,15 +48,17 @@ def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
         except (EcopyError, StorageError) as e:
             log.warning("intake %s: %s failed: %s (%s)", intake_id, func.__name__, e.code, e.detail or e)
             status = _status_after_failure(e.retryable)
-            registry.update_intake(intake_id, status=status, error_code=e.code, error_message=e.message)
+            move(registry, intake_id, Step.JOB_FAILED, status, error_code=e.code, error_message=e.message)
             if e.retryable:
                 raise
             return None
         except Exception:
             log.exception("intake %s: %s crashed", intake_id, func.__name__)
-            registry.update_intake(
+            move(
+                registry,
                 intake_id,
-                status=_status_after_failure(True),
+                Step.JOB_FAILED,
+                _status_after_failure(True),
                 error_code="internal",
                 error_message=INTERNAL_ERROR_MESSAGE,
             )
@@ -65,80 +67,19 @@ def _job(func: Callable[[str], Any]) -> Callable[[str], Any]:
     return wrapper
 
 
-def _load_intake(svc: context.Services, intake_id: str) -> IntakeRecord:
-    intake = svc.registry.get_intake(intake_id)
-    if intake is None:
-        raise LookupError(f"no intake {intake_id}")
-    return intake
-
-
 @_job
 def process_intake(intake_id: str) -> str:
-    """Read the scans of an intake: pages, OCR, type and fields; leave it ready for review."""
-    svc = context.current()
-    intake = _load_intake(svc, intake_id)
-    if intake.status in ("ready", "review", "signing", "issued"):
-        return intake.status
-    svc.registry.update_intake(intake_id, status="processing", error_code=None, error_message=None)
-    files = [
-        SourceFile(name=name, data=svc.store.get(key))
-        for key, name in zip(intake.file_keys, intake.file_names, strict=True)
-    ]
-    result = read_document(files, svc.read_options, doc_type=intake.doc_type_hint)
-    prefix = pages_prefix(intake_id)
-    metas = []
-    for page in result.pages:
-        svc.store.put(f"{prefix}page-{page.index:03d}.png", serialize.page_to_png(page), content_type="image/png")
-        meta = serialize.page_meta(page)
-        encoded = encode_page(page)  # the JPEG the e-copy will embed, made here once, not per signature
-        if encoded is not None:
-            svc.store.put(f"{prefix}page-{page.index:03d}.jpg", encoded.jpeg, content_type="image/jpeg")
-            meta["jpeg"] = True
-        metas.append(meta)
-    svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
-    svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
-    fields = result.fields.to_dict()
-    confidences = [result.classification.confidence] + [float(f["confidence"]) for f in fields.values()]
-    min_confidence = min(confidences)
-    # Archive policy: a batch document whose type and fields all pass the threshold is issued
-    # without a person; any doubt, and it waits for review. Counter intakes always wait for the clerk.
-    needs_review = not fields or min_confidence < REVIEW_THRESHOLD
-    auto_issue = intake.batch_id is not None and not needs_review
-    status = "ready" if intake.batch_id is None or auto_issue else "review"
-    svc.registry.update_intake(
-        intake_id,
-        status=status,
-        doc_type=result.classification.doc_type,
-        fields=fields,
-        text=[p.text for p in result.ocr.pages],
-        page_count=len(result.pages),
-        min_confidence=min_confidence,
-        needs_review=needs_review,
-    )
-    svc.registry.add_intake_event(
-        IntakeEvent(
-            intake_id=intake_id,
-            actor="system",
-            action="read",
-            detail={"doc_type": result.classification.doc_type, "pages": len(result.pages), "low": needs_review},
-        )
-    )
-    log.info(
-        "intake %s read: %s, %d pages, lowest confidence %.2f → %s",
-        intake_id,
-        result.classification.doc_type,
-        len(result.pages),
-        min_confidence,
-        "issue" if auto_issue else status,
-    )
-    if auto_issue:
+    """Read the scans of an intake (:func:`workflow.reading.read_intake`); an archive document the
+    policy issues without a person is handed to a signer."""
+    outcome = read_intake(context.current(), intake_id)
+    if outcome.auto_issue:
         job = get_current_job()
         if job is not None:  # run by RQ: hand it to a signer
             try:
                 enqueue_issue_intake(job.connection, intake_id)
             except RedisError as e:  # the reading is saved; the batch's reconcile queues the signing
                 log.warning("intake %s read, but its signing job could not be queued: %s", intake_id, e)
-    return status
+    return outcome.status
 
 
 def record_lost(job: Job, reason: str) -> None:
@@ -153,9 +94,11 @@ def record_lost(job: Job, reason: str) -> None:
     retrying = (job.retries_left or 0) > 0
     log.warning("intake %s: job %s lost (%s); %s", intake_id, job.id, reason, "retrying" if retrying else "giving up")
     try:
-        context.current().registry.update_intake(
+        move(
+            context.current().registry,
             intake_id,
-            status="retrying" if retrying else "failed",
+            Step.JOB_FAILED,
+            IntakeStatus.RETRYING if retrying else IntakeStatus.FAILED,
             error_code=LOST_CODE,
             error_message=LOST_RETRY_MESSAGE if retrying else LOST_MESSAGE,
         )
@@ -177,7 +120,7 @@ def on_work_horse_killed(job: Job, retpid: int, ret_val: int, rusage: object) ->
 def issue_intake(intake_id: str) -> str:
     """Render, sign and store the e-copy of a reviewed intake (signer workers only)."""
     svc = context.current()
-    _load_intake(svc, intake_id)
+    require_intake(svc.registry, intake_id)
     outcome = sign_intake(svc, intake_id)
     if outcome.status == "skipped":
         intake = svc.registry.get_intake(intake_id)

@@ -75,7 +75,7 @@ def run(s: Settings, corpus: Path, *, limit: int | None = None) -> int:
     from ecopy import wiring
     from pipeline.models import SourceFile
     from pipeline.read.reader import read_document
-    from workers.issuing import IssueRequest, issue_ecopy
+    from workflow.issuing import IssueRequest, issue_ecopy
 
     docs = corpus_documents(corpus, limit)
     if not docs:
@@ -394,9 +394,10 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
     """The corpus as one archive batch (a folder per document) on ``workers`` fresh worker processes,
     each with its own data dir, registry, dev PKI and private redis-server."""
     from ecopy import embedded, wiring
-    from workers import batch as batches
-    from workers.batch_source import open_source
-    from workers.queues import connect
+    from workers.queues import RqJobs, connect
+    from workflow import batch as batches
+    from workflow.batch_source import open_source
+    from workflow.lifecycle import IntakeStatus
 
     with tempfile.TemporaryDirectory(prefix=f"ecopy-bench-batch{workers}-") as tmpdir:
         tmp = Path(tmpdir)
@@ -446,7 +447,7 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
                     source,
                     registry=registry,
                     store=store,
-                    redis=redis,
+                    jobs=RqJobs(redis),
                     office=bs.office,
                     doc_type=None,
                     limits=wiring.load_limits(bs),
@@ -471,7 +472,7 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
                         f"({progress.finished}/{progress.total} documents, by status {progress.counts})"
                     )
                 if time.monotonic() - last_reconcile >= RECONCILE_SECONDS:
-                    batches.reconcile(registry, redis, batch_id)
+                    batches.reconcile(registry, RqJobs(redis), batch_id)
                     last_reconcile = time.monotonic()
                 time.sleep(POLL_SECONDS)
             seconds = time.monotonic() - t0
@@ -484,7 +485,7 @@ def batch_run(s: Settings, docs: list[list[Path]], workers: int) -> BatchRun:
             problems = [
                 f"{r.source_ref}: [{r.error_code}] {r.error_message}"
                 for r in batches.report_rows(registry, batch_id)
-                if r.status == "failed"
+                if r.status == IntakeStatus.FAILED
             ]
             return BatchRun(
                 workers=workers,
@@ -524,6 +525,13 @@ def _workers(n: int) -> str:
 
 
 def print_batch_runs(runs: list[BatchRun]) -> None:
+    from workflow.lifecycle import IntakeStatus
+
+    finished = (
+        (IntakeStatus.ISSUED, "issued"),
+        (IntakeStatus.REVIEW, "waiting for review"),
+        (IntakeStatus.FAILED, "failed"),
+    )
     print(
         f"batch (archive) throughput, same corpus as one folder per document, workers on '{BATCH_QUEUES}', "
         f"this machine has {os.cpu_count()} CPUs"
@@ -532,10 +540,10 @@ def print_batch_runs(runs: list[BatchRun]) -> None:
     for r in runs:
         states = ", ".join(
             f"{r.counts[k]} {text}"
-            for k, text in (("issued", "issued"), ("review", "waiting for review"), ("failed", "failed"))
+            for k, text in finished
             if r.counts.get(k)
         )
-        others = {k: v for k, v in r.counts.items() if k not in ("issued", "review", "failed")}
+        others = {k: v for k, v in r.counts.items() if k not in dict(finished)}
         if others:
             states += f", other: {others}"
         print(

@@ -2,7 +2,7 @@
 
 The issue asks for ≥ 10 copies per second per signer process when a signer approves a batch in
 one token session. The headline row is the real library call behind ``ecopy sign --pending`` and
-the API's "sign selected", :func:`workers.signing.sign_approved`, over ``n`` approved intakes of an
+the API's "sign selected", :func:`workflow.signing.sign_approved`, over ``n`` approved intakes of an
 already-read document in a temporary filesystem store and SQLite registry: per copy it loads the
 page JPEG the OCR worker stored, renders the PDF/A with the certification page and a signed QR
 payload, signs (PAdES B-B, visible Vietnamese stamp), runs the structure check, stores the copy
@@ -34,7 +34,8 @@ from pipeline.certify.pades import SigningKey, SignOptions, load_pkcs12_key, sig
 from pipeline.certify.render import RenderedEcopy, encode_page, render_ecopy
 from pipeline.ecopy_file import NOTO_REGULAR
 from pipeline.ecopy_id import new_ecopy_id
-from pipeline.models import DOC_TYPE_LABELS_VI, Certification, OcrResult, Page
+from pipeline.models import Certification, OcrResult, Page
+from pipeline.read.doctypes import registry as doctypes
 
 TARGET_PER_SECOND = 10.0
 _REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def _certification(doc_type: str) -> Certification:
         certificate_number="1.234",
         book_number="01/2026",
         doc_type=doc_type,
-        doc_title=DOC_TYPE_LABELS_VI[doc_type],
+        doc_title=doctypes.get(doc_type).label_vi,
         development_only=True,
     )
 
@@ -152,8 +153,9 @@ def _approved_intakes(svc: Any, pages: list[Page], ocr: OcrResult | None, doc_ty
     import uuid
 
     from pipeline.certify.render import encode_page
-    from workers import serialize
-    from workers.signing import pages_prefix
+    from workflow import serialize
+    from workflow.lifecycle import IntakeStatus
+    from workflow.signing import pages_prefix
 
     stored: list[tuple[str, bytes, str]] = []
     metas = []
@@ -170,12 +172,14 @@ def _approved_intakes(svc: Any, pages: list[Page], ocr: OcrResult | None, doc_ty
     ids = []
     for _ in range(n):
         intake_id = uuid.uuid4().hex
-        svc.registry.create_intake(intake_id, office=svc.issuer.office, file_keys=[], file_names=[], status="queued")
+        svc.registry.create_intake(
+            intake_id, office=svc.issuer.office, file_keys=[], file_names=[], status=IntakeStatus.QUEUED
+        )
         for name, data, content_type in stored:
             svc.store.put(pages_prefix(intake_id) + name, data, content_type=content_type)
         svc.registry.update_intake(
             intake_id,
-            status="signing",
+            status=IntakeStatus.SIGNING,
             doc_type=doc_type,
             page_count=len(pages),
             fields={"full_name": {"value": "NGUYỄN THỊ ÁNH TUYẾT", "confidence": 0.97}},
@@ -192,8 +196,8 @@ def _batch_row(
     from pipeline.read.reader import ReadOptions
     from storage.objectstore import FilesystemStore
     from storage.registry import Registry
-    from workers.context import IssuerProfile, Services
-    from workers.signing import sign_approved
+    from workflow.context import IssuerProfile, Services
+    from workflow.signing import sign_approved
 
     with tempfile.TemporaryDirectory(prefix="ecopy-bench-sign-") as tmp:
         registry = Registry(f"sqlite:///{tmp}/registry.sqlite3")

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.errors import NoTextError, UnknownDocumentTypeError
-from pipeline.models import DOC_TYPES, Box, Classification, ExtractedFields, OcrResult, Page, SourceFile
+from pipeline.models import Box, Classification, ExtractedFields, OcrResult, Page, SourceFile
 from pipeline.qr_symbols import QrCode, accepts, read_qr_codes
 from pipeline.read import signer_block as signature
 from pipeline.read.classify import classify
-from pipeline.read.extract import EXTRACTORS, extract_fields
+from pipeline.read.doctypes.registry import DOCTYPES, doc_type_names, extract_fields
 from pipeline.read.load import LoadLimits, load_document
 from pipeline.read.ocr import OcrOptions, ocr_pages
 from pipeline.read.preprocess import PreprocessOptions, preprocess_page
@@ -47,8 +47,8 @@ class ReadResult:
 
 def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: str | None = None) -> ReadResult:
     """Read a scanned document. ``doc_type`` (chosen by the clerk) skips classification."""
-    if doc_type is not None and doc_type not in DOC_TYPES:
-        raise UnknownDocumentTypeError(detail=f"unknown doc_type {doc_type!r}; expected one of {DOC_TYPES}")
+    if doc_type is not None and doc_type not in DOCTYPES:
+        raise UnknownDocumentTypeError(detail=f"unknown doc_type {doc_type!r}; expected one of {doc_type_names()}")
     started = time.monotonic()
     pages = load_document(files, options.limits)
     pages = [preprocess_page(p, options.preprocess) for p in pages]
@@ -62,8 +62,9 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
-    extractor = EXTRACTORS[classification.doc_type]
-    refine = extractor.refine or signature.refiner(classification.doc_type)  # the signer's name under the seal
+    doctype = DOCTYPES[classification.doc_type]
+    extractor = doctype.extractor
+    refine = extractor.refine or signature.refiner(doctype.signature_block)  # the signer's name under the seal
     if refine is not None:
         ocr = refine(pages, ocr, options.ocr)
     fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
@@ -86,10 +87,10 @@ def _qr_payloads(doc_type: str, pages: Sequence[Page], found: Sequence[QrCode]) 
     ``found``: what the quick pass read; the slower fallbacks (upscaled, binarised...) run only
     when it found none of the expected shape.
     """
-    extractor = EXTRACTORS.get(doc_type)
-    if extractor is None or extractor.qr_payload is None:
+    doc = DOCTYPES.get(doc_type)
+    if doc is None or doc.qr_payload is None:
         return ()
-    accept = extractor.qr_payload
+    accept = doc.qr_payload
     readings = (next((t for t in code.texts if accepts(accept, t)), None) for code in found)
     texts = tuple(t for t in readings if t is not None)
     if texts:

@@ -25,8 +25,8 @@ import numpy as np
 from pipeline.errors import OcrError
 from pipeline.models import REVIEW_THRESHOLD, ExtractedFields, FieldValue, Page
 from pipeline.read._exec.tesseract import TesseractOptions, image_to_words
-from pipeline.read.extract.common import fold
 from pipeline.read.ocr import OcrOptions, clean_word, prepare_for_ocr
+from pipeline.read.text.lines import fold
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ the printed name under the seal and the signature is lost, and the seal's ring t
 strokes come back as junk rows. The block is re-read here:
 
 1. its region is found from the block's title lines ("GIÁM ĐỐC", "NGƯỜI KÝ GIẤY KHAI SINH"...),
-   given per document type in ``BLOCKS`` (letters find their own: right of the "Nơi nhận" list);
+   given per document type as its ``DocType.signature_block`` (letters find their own: right of
+   the "Nơi nhận" list);
 2. ink that is not the text's own colour (a red or gold seal, a blue pen) is turned to paper; the
    text's colour is sampled under the title words, so a diploma printed in crimson keeps its text;
 3. the region is read as one block of text lines (psm 6);
@@ -13,7 +14,7 @@ strokes come back as junk rows. The block is re-read here:
    both readings cut the row into the same words; rows only one reading has are kept when sure
    (the page OCR's pen strokes and seal edges read as "> v^" go).
 
-``refiner(doc_type)`` is the refine step (see ``Extractor.refine``) of a type listed in ``BLOCKS``;
+``refiner(doctype.signature_block)`` is the refine step (see ``Extractor.refine``) of a type with a signature block;
 ``pipeline.read.reader`` runs it for a type whose extractor declares no refine step of its own.
 """
 
@@ -31,13 +32,12 @@ import numpy as np
 from pipeline.errors import OcrError
 from pipeline.models import Box, OcrPage, OcrResult, Page, Word
 from pipeline.read._exec.tesseract import image_to_words
-from pipeline.read.extract.common import TextLine, document_lines, find_fuzzy, find_written_date, fold
+from pipeline.read.doctypes.contract import BlockTitles, Refine
 from pipeline.read.ocr import OcrOptions, clean_word, flatten_background
+from pipeline.read.text.dates import find_written_date
+from pipeline.read.text.lines import TextLine, document_lines, find_fuzzy, fold
 
 log = logging.getLogger(__name__)
-
-Refine = Callable[[Sequence[Page], OcrResult, OcrOptions], OcrResult]
-
 
 @dataclass(frozen=True)
 class Block:
@@ -46,32 +46,6 @@ class Block:
     region: Box
     ink_from: tuple[Box, ...] = ()  # words printed in the text's ink (the titles); none: black print
 
-
-@dataclass(frozen=True)
-class BlockTitles:
-    """How a document type's signature block is found on its page."""
-
-    titles: tuple[str, ...]  # lines that head the block, as printed
-    after: tuple[str, ...] = ()  # labels of the line just above the block, if no title was read
-    after_date: bool = False  # ... or the written date ("Hà Nội, ngày 02 tháng 8 năm 2012")
-    across: bool = False  # signers side by side across the page (the spouses and the registrar)
-
-
-BLOCKS: dict[str, BlockTitles] = {
-    "diploma": BlockTitles(
-        titles=("GIÁM ĐỐC", "HIỆU TRƯỞNG", "VIỆN TRƯỞNG"),  # also in "KT. GIÁM ĐỐC", "PHÓ HIỆU TRƯỞNG"
-        after_date=True,
-    ),
-    "birth_certificate": BlockTitles(
-        titles=("NGƯỜI KÝ GIẤY KHAI SINH", "(Ký, ghi rõ họ, chữ đệm, tên, chức vụ, đóng dấu)"),
-        after=("Ngày, tháng, năm đăng ký",),
-    ),
-    "marriage_certificate": BlockTitles(
-        titles=("NGƯỜI KÝ", "GIẤY CHỨNG NHẬN KẾT HÔN", "(Ký, ghi rõ họ tên)", "Chồng", "Vợ"),
-        after=("Ngày, tháng, năm đăng ký",),
-        across=True,
-    ),
-}
 
 # The block reaches this many title heights below its first line (the seal, the signature, the name).
 BLOCK_LINES = 16
@@ -453,9 +427,10 @@ def refine_ocr(
     return ocr
 
 
-def refiner(doc_type: str) -> Refine | None:
-    """The refine step that re-reads the signature block of a ``doc_type`` listed in ``BLOCKS``."""
-    spec = BLOCKS.get(doc_type)
+def refiner(spec: BlockTitles | None) -> Refine | None:
+    """The refine step that re-reads a signature block found by ``spec`` (a type's
+    ``signature_block``); None for a type without one. The caller looks the type up, so this module
+    (which the letter's type uses) never imports the registry of types."""
     if spec is None:
         return None
 

@@ -26,8 +26,8 @@ from api.state import AppState, RateLimits
 from pipeline.ecopy_id import new_ecopy_id
 from storage.objectstore import FilesystemStore
 from storage.registry import EcopyRecord, Registry
-from workers.jobs import pages_prefix
 from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
+from workflow.signing import pages_prefix
 
 OFFICE_A = "UBND phường Bến Nghé"
 OFFICE_B = "UBND phường Đa Kao"

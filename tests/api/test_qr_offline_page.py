@@ -35,7 +35,7 @@ from pipeline.certify.qr_token import QrClaims, b64url, b64url_decode, parse_qr_
 from pipeline.models import Page as ScanPage
 from pipeline.verify.qr_check import read_qr_photo
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
-from workers.issuing import IssueRequest, issue_ecopy
+from workflow.issuing import IssueRequest, issue_ecopy
 
 FIELDS = {
     "full_name": {"value": "Nguyễn Thị Ánh Tuyết", "confidence": 0.97},

@@ -1,6 +1,6 @@
 """Nothing of the input survives into an issued copy; every issued copy passes checks that are not ecopy's.
 
-Copies are issued through the real path (``workers.issuing.issue_ecopy``: render from pixels, PAdES
+Copies are issued through the real path (``workflow.issuing.issue_ecopy``: render from pixels, PAdES
 signature with a dev PKI, filesystem store, migrated SQLite registry). Input PDFs are built with
 pikepdf to carry everything a copy must never contain; their markers (JavaScript source, embedded
 file bytes, link URI, form value…) must appear nowhere in the copy, decompressed streams included.
@@ -33,9 +33,9 @@ from tests.support.corpus import corpus_doc
 from tests.support.independent import check_issued_copy
 from tests.support.issued_audit import register_trust_root
 from tests.support.pki import TestPki, running_test_pki
-from workers.context import IssuerProfile, Services
-from workers.extending import extend_copy
-from workers.issuing import IssueRequest, issue_ecopy
+from workflow.context import IssuerProfile, Services
+from workflow.extending import extend_copy
+from workflow.issuing import IssueRequest, issue_ecopy
 
 OFFICE = "UBND Phường Bến Nghé, Thành phố Hồ Chí Minh"
 PASSWORD = b"ecopy-test"

@@ -10,7 +10,7 @@ import pytest
 
 from ecopy.cli import main
 from ecopy.devtools.evaluate import DocOutcome, FieldOutcome, calibrate, cer, field_equal, scan_files, score
-from pipeline.read.extract.vnwords import date_in_words, match_date_words, parse_date_words
+from pipeline.read.text.date_words import date_in_words, match_date_words, parse_date_words
 from tests.support.corpus import CORPUS_DIR
 
 

@@ -19,7 +19,6 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw
 
-from api.verification import verify_file, verify_id
 from ecopy.offices import ConfigurationError, OfficeConfig, key_loader, parse_offices_file
 from pipeline.certify.pades import SignOptions
 from pipeline.certify.qr_token import parse_qr_text
@@ -33,10 +32,11 @@ from storage.objectstore import FilesystemStore, ObjectStore, S3Store
 from storage.registry import Registry
 from tests.support.pki import TestPki
 from tests.support.services import S3Service
-from workers import serialize
-from workers.context import IssuerProfile, NoOfficeKeyError, OfficeSigner, Services
-from workers.extending import extend_expiring
-from workers.signing import pages_prefix, pending_intake_ids, sign_approved
+from workflow import serialize
+from workflow.context import IssuerProfile, NoOfficeKeyError, OfficeSigner, Services
+from workflow.extending import extend_expiring
+from workflow.signing import pages_prefix, pending_intake_ids, sign_approved
+from workflow.verification import verify_file, verify_id
 
 OFFICE_A = "UBND phường Bến Nghé"
 OFFICE_B = "UBND phường Đa Kao"

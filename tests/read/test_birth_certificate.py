@@ -11,9 +11,11 @@ from collections.abc import Sequence
 import pytest
 
 from pipeline.models import REVIEW_THRESHOLD, ExtractedFields, SourceFile
-from pipeline.read.extract import EXTRACTORS
-from pipeline.read.extract.birth_certificate import Token, clean_name, clean_place, vietnamese_syllable
+from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.reader import ReadOptions, read_document
+from pipeline.read.text.names import clean_name, vietnamese_syllable
+from pipeline.read.text.places import clean_place
+from pipeline.read.text.tokens import Token
 from tests.support.corpus import corpus_doc
 from tests.support.ocr_lines import Line, page
 
@@ -52,7 +54,7 @@ def certificate(**changes: Line) -> list[Line]:
 
 
 def extract(lines: Sequence[Line], conf: float = 0.95) -> ExtractedFields:
-    return EXTRACTORS["birth_certificate"].extract(page(lines, conf))
+    return DOCTYPES["birth_certificate"].extract(page(lines, conf))
 
 
 def conf(fields: ExtractedFields, name: str) -> float:

@@ -17,19 +17,14 @@ from PIL import Image
 from pipeline import qr_symbols as qr_module
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, Page, SourceFile, Word
 from pipeline.qr_symbols import decode_qr, payload_texts, read_qr_codes
-from pipeline.read.extract import extract_fields
-from pipeline.read.extract.cccd_front import parse_qr, respell_places
-from pipeline.read.extract.validators import (
-    check_cccd_expiry,
-    check_date,
-    check_date_of_birth,
-    check_person_name,
-    check_personal_id,
-    id_birth,
-)
+from pipeline.read.doctypes.cccd_front import check_cccd_expiry, parse_qr, respell_places
+from pipeline.read.doctypes.registry import extract_fields
 from pipeline.read.load import LoadLimits, load_document
 from pipeline.read.ocr import OcrOptions, ocr_pages
 from pipeline.read.reader import ReadOptions, _qr_payloads, read_document
+from pipeline.read.text.dates import check_date, check_date_of_birth
+from pipeline.read.text.ids import check_personal_id, id_birth
+from pipeline.read.text.names import check_person_name
 from tests.support.corpus import corpus_doc
 
 PAYLOAD = "001099967859||Lý Thành Trung|01041999|Nam|Số 7 Bạch Mai, Hàng Bồ, Hoàn Kiếm, Hà Nội|20082022"
@@ -253,7 +248,7 @@ def test_qr_fills_a_name_the_ocr_could_not_read() -> None:
 
 
 def test_qr_wins_over_a_plainly_read_different_name_but_is_flagged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="pipeline.read.extract.cccd_front"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.read.doctypes.cccd_front"):
         fields = _read(_replace("LÝ THÀNH TRUNG", "TRẦN VĂN BẢO"), PAYLOAD).fields
     assert fields["full_name"].value == "LÝ THÀNH TRUNG"
     assert fields["full_name"].confidence < REVIEW_THRESHOLD

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pytest
 
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, SourceFile, Word
-from pipeline.read.extract import EXTRACTORS
-from pipeline.read.extract.diploma import written_date
+from pipeline.read.doctypes.diploma import written_date
+from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.reader import ReadOptions, read_document
 from tests.support.corpus import corpus_doc
 from tests.support.ocr_lines import Line, page
@@ -40,7 +40,7 @@ def diploma(**changes: Line) -> list[Line]:
 
 
 def extract(lines: Sequence[Line], conf: float = 0.95) -> ExtractedFields:
-    return EXTRACTORS["diploma"].extract(page(lines, conf))
+    return DOCTYPES["diploma"].extract(page(lines, conf))
 
 
 def conf(fields: ExtractedFields, name: str) -> float:

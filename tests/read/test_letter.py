@@ -14,8 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, Page, SourceFile, Word
-from pipeline.read.extract import EXTRACTORS
-from pipeline.read.extract.generic_letter import (
+from pipeline.read.doctypes.generic_letter import (
     ORG_PHRASES,
     SUBJECT_PHRASES,
     is_syllable,
@@ -25,6 +24,7 @@ from pipeline.read.extract.generic_letter import (
     split_glued,
     split_syllables,
 )
+from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.ocr import OcrOptions, ocr_page
 from pipeline.read.reader import ReadOptions, read_document
 from pipeline.read.signer_block import remove_colored_ink
@@ -74,7 +74,7 @@ def _letter(tail: list[Row], same_line: set[int], header: list[Row] | None = Non
     rows = [*(header or HEADER), *tail]
     offset = len(header or HEADER)
     ocr = OcrResult((_page(rows, {offset + i for i in same_line}),))
-    return EXTRACTORS["generic_letter"].extract(ocr)
+    return DOCTYPES["generic_letter"].extract(ocr)
 
 
 def _block(name: str, x: int = 1560, conf: float | dict[str, float] = 0.95) -> tuple[list[Row], set[int]]:
@@ -134,7 +134,7 @@ def test_signer_block_before_an_annex() -> None:
     tail, same = _block("Lê Ngọc Nam")
     page0 = _page([*HEADER, *tail], {len(HEADER) + i for i in same})
     annex = _page([("PHỤ LỤC", 1000, 0.95), ("Danh sách đơn vị", 200, 0.95), ("1. Quận Lê Chân", 1300, 0.95)], page=1)
-    fields = EXTRACTORS["generic_letter"].extract(OcrResult((page0, annex))).fields
+    fields = DOCTYPES["generic_letter"].extract(OcrResult((page0, annex))).fields
     assert fields["signer_name"].value == "Lê Ngọc Nam"
 
 
@@ -263,7 +263,7 @@ def test_signature_block_is_reread_without_the_seal() -> None:
     region = signature_region(ocr.pages[0])
     assert region is not None and region.x > 400  # right of the "Nơi nhận" list
     refined = refine_ocr([page], ocr, options)
-    fields = EXTRACTORS["generic_letter"].extract(refined).fields
+    fields = DOCTYPES["generic_letter"].extract(refined).fields
     assert fields["signer_name"].value == "Trần Thị Ngọc Châu"
     # the list on the left is untouched
     assert any(ln.startswith("- Văn phòng") for ln in refined.pages[0].lines)
@@ -285,6 +285,6 @@ def test_corpus_letter_read_with_signature_reread() -> None:
     result = read_document(files, options, doc_type="generic_letter")
     # WHEN the signature block is re-read before extraction
     ocr = refine_ocr(result.pages, result.ocr, options.ocr)
-    fields = EXTRACTORS["generic_letter"].extract(ocr).values()
+    fields = DOCTYPES["generic_letter"].extract(ocr).values()
     # THEN every field is read right, the signer too
     assert fields == truth["fields"]

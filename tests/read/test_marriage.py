@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, SourceFile, Word
-from pipeline.read.extract import EXTRACTORS
-from pipeline.read.extract.marriage_certificate import _clean_address, _clean_name
+from pipeline.read.doctypes.marriage_certificate import _clean_address, _clean_name
+from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.reader import ReadOptions, read_document
 
 LABEL_X, HUSBAND_X, WIFE_X = 320, 934, 1620
@@ -123,7 +123,7 @@ def certificate(
 
 
 def extract(ocr: OcrResult) -> ExtractedFields:
-    return EXTRACTORS["marriage_certificate"].extract(ocr)
+    return DOCTYPES["marriage_certificate"].extract(ocr)
 
 
 def _conf(fields: ExtractedFields, name: str) -> float:

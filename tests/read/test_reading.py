@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from pipeline.errors import OcrError, OcrTimeoutError, UnknownDocumentTypeError
-from pipeline.models import DOC_TYPES, SourceFile
+from pipeline.models import SourceFile
 from pipeline.read._exec.tesseract import TesseractOptions, detect_orientation, image_to_words
-from pipeline.read.extract import EXTRACTORS
-from pipeline.read.extract.common import find_date, find_written_date, fold, similarity
+from pipeline.read.doctypes.registry import DOCTYPES, doc_type_names
 from pipeline.read.reader import ReadOptions, ReadResult, read_document
+from pipeline.read.text.dates import find_date, find_written_date
+from pipeline.read.text.lines import fold, similarity
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev"
 
@@ -112,7 +113,7 @@ def test_unknown_doc_type_is_refused() -> None:
 
 
 def test_every_doc_type_has_an_extractor() -> None:
-    assert set(EXTRACTORS) == set(DOC_TYPES)
+    assert all(DOCTYPES[name].extractor.run is not None for name in doc_type_names())
 
 
 # ---- the one wrapper around the tesseract binary -------------------------------------------

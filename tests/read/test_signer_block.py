@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.models import Box, OcrPage, OcrResult, Page, SourceFile, Word
 from pipeline.read import signer_block as signature
 from pipeline.read._exec.tesseract import image_to_words
-from pipeline.read.extract import EXTRACTORS
+from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.ocr import OcrOptions, flatten_background, ocr_page
 from pipeline.read.reader import ReadOptions, read_document
 from tests.support.corpus import corpus_doc
@@ -164,7 +164,7 @@ DIPLOMA_RIGHT_PANEL = [
 
 def test_diploma_block_is_under_its_last_title_not_the_header() -> None:
     page = _ocr([*DIPLOMA_RIGHT_PANEL, ("GIÁM ĐỐC", 2400, 1380)], width=3508, height=2480)
-    block = signature.find_block(page, signature.BLOCKS["diploma"])
+    block = signature.find_block(page, DOCTYPES["diploma"].signature_block)
     assert block is not None
     assert 1300 < block.region.y <= 1380 < block.region.y + block.region.h
     assert block.region.x < 2400 and block.region.x + block.region.w > 2400 + 160
@@ -173,15 +173,16 @@ def test_diploma_block_is_under_its_last_title_not_the_header() -> None:
 
 def test_diploma_block_under_the_date_when_no_title_was_read() -> None:
     page = _ocr(DIPLOMA_RIGHT_PANEL, width=3508, height=2480)
-    block = signature.find_block(page, signature.BLOCKS["diploma"])
+    block = signature.find_block(page, DOCTYPES["diploma"].signature_block)
     assert block is not None and block.region.y >= 1340  # below the date line, which it leaves alone
 
 
 def test_no_block_without_its_title() -> None:
     page = _ocr([("Họ, chữ đệm, tên: TRỊNH THỊ MAI DIỆP", 200, 600)])
-    assert signature.find_block(page, signature.BLOCKS["birth_certificate"]) is None
-    assert signature.refiner("cccd_front") is None  # the ID card has no signature block
-    assert all(EXTRACTORS[t].refine is None for t in signature.BLOCKS)  # pipeline.read.reader runs the shared one
+    assert signature.find_block(page, DOCTYPES["birth_certificate"].signature_block) is None
+    assert signature.refiner(DOCTYPES["cccd_front"].signature_block) is None  # the ID card has none
+    # pipeline.read.reader runs the shared one
+    assert all(d.extractor.refine is None for d in DOCTYPES.values() if d.signature_block)
 
 
 def test_marriage_block_runs_across_the_page() -> None:
@@ -194,7 +195,7 @@ def test_marriage_block_runs_across_the_page() -> None:
             ("Phạm Đình Thịnh Lê Thu Chi", 300, 3000),
         ]
     )
-    block = signature.find_block(page, signature.BLOCKS["marriage_certificate"])
+    block = signature.find_block(page, DOCTYPES["marriage_certificate"].signature_block)
     assert block is not None
     right = max(w.box.x + w.box.w for w in page.words)
     assert 2540 < block.region.y <= 2600 and block.region.x <= 200 and block.region.x + block.region.w >= right
@@ -256,7 +257,7 @@ def test_birth_certificate_signer_is_read_under_the_seal() -> None:
     page = _birth_certificate_bottom()
     options = OcrOptions(min_dpi=300)
     ocr = OcrResult((ocr_page(page, options),))
-    refine = signature.refiner("birth_certificate")
+    refine = signature.refiner(DOCTYPES["birth_certificate"].signature_block)
     assert refine is not None
     refined = refine([page], ocr, options)
     assert refined.pages[0].lines[-1] == "Nguyễn Thu Dung"
@@ -265,17 +266,17 @@ def test_birth_certificate_signer_is_read_under_the_seal() -> None:
 
 
 def test_read_document_re_reads_the_block_of_a_type_without_its_own_refine(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+    calls: list[signature.BlockTitles | None] = []
 
-    def spy(doc_type: str) -> signature.Refine:
-        calls.append(doc_type)
+    def spy(spec: signature.BlockTitles | None) -> signature.Refine:
+        calls.append(spec)
         return lambda pages, ocr, options: ocr
 
     monkeypatch.setattr(signature, "refiner", spy)
     ok, png = cv2.imencode(".png", cv2.cvtColor(_birth_certificate_bottom().image, cv2.COLOR_RGB2BGR))
     assert ok
     read_document([SourceFile("scan.png", png.tobytes())], ReadOptions(), doc_type="birth_certificate")
-    assert calls == ["birth_certificate"]
+    assert calls == [DOCTYPES["birth_certificate"].signature_block]
 
 
 @pytest.mark.slow

@@ -26,8 +26,9 @@ from ecopy.devtools.ports import free_port
 from ecopy.settings import Settings
 from storage.objectstore import S3Store
 from tests.support.corpus import corpus_doc
-from workers import context, jobs
+from workers import jobs
 from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
+from workflow import context
 
 
 @pytest.fixture(params=["fs-sqlite", "s3-postgresql"])
@@ -336,7 +337,7 @@ def test_a_run_that_died_after_storing_its_copy_is_completed_not_duplicated(stac
     WHEN the job runs again THEN it registers those very bytes, with the number and signer read
     back from the file, and issues nothing else."""
     from pipeline.ecopy_id import new_ecopy_id
-    from workers import issuing, serialize
+    from workflow import issuing, serialize
 
     client, conn, services = stack["client"], stack["conn"], stack["services"]
     assert isinstance(services.store, wiring.FilesystemStore)

@@ -36,8 +36,8 @@ from tests.support import services
 from tests.support.corpus import corpus_doc
 from tests.support.issued_audit import collect_s3_copies, register_trust_root
 from tests.support.services import PostgresService, RedisServer, S3Service
-from workers.intakes import store_originals
 from workers.queues import enqueue_process_intake
+from workflow.intakes import store_originals
 
 pytestmark = pytest.mark.slow
 

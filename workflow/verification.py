@@ -1,13 +1,32 @@
-"""Verification by ID or by file, against the registry. Shared by the API and the CLI."""
+"""Verification by ID or by file, against the registry, and the audit row every check writes.
+Shared by the API and the CLI.
+
+The audit row holds who asked, from which agency, the ID or the file's hash, the verdict, the time
+and the stated purpose — never the document's content.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pipeline.ecopy_id import normalize_ecopy_id
 from pipeline.models import IssuedCopyInfo, Verdict
 from pipeline.verify.verdict import verify_pdf, verify_record
+from storage.access import LookupRecord
 from storage.registry import EcopyRecord, Registry
+
+PURPOSE_MAX = 200
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who checks a copy, as the audit log records them."""
+
+    actor: str  # user:NAME, key:ID, public, cli:USER
+    role: str | None = None
+    agency: str | None = None
+    client: str | None = None  # the caller's address
 
 
 def record_info(rec: EcopyRecord) -> IssuedCopyInfo:
@@ -31,6 +50,7 @@ def verify_id(text: str, registry: Registry) -> Verdict:
             status="unknown",
             ecopy_id=None,
             reasons=("Mã bản sao không đúng định dạng (kiểm tra lại từng ký tự, kể cả ký tự cuối).",),
+            codes=("id.malformed",),
         )
     rec = registry.get_ecopy(ecopy_id)
     return verify_record(record_info(rec) if rec else None, ecopy_id)
@@ -75,3 +95,29 @@ def verdict_to_dict(v: Verdict) -> dict[str, object]:
             "problems": list(s.problems),
         }
     return out
+
+
+def audit_lookup(
+    registry: Registry,
+    asker: Asker,
+    *,
+    channel: str,
+    ecopy_id: str | None,
+    verdict: str,
+    purpose: str | None = None,
+    file_sha256: str | None = None,
+) -> None:
+    """The audit row: who, agency, address, channel, ID or file hash, verdict, purpose — no content."""
+    registry.add_lookup(
+        LookupRecord(
+            actor=asker.actor,
+            role=asker.role,
+            agency=asker.agency,
+            client=asker.client,
+            channel=channel,
+            ecopy_id=ecopy_id,
+            file_sha256=file_sha256,
+            verdict=verdict,
+            purpose=(purpose or "").strip()[:PURPOSE_MAX] or None,
+        )
+    )

@@ -1,4 +1,4 @@
-"""The services a job needs, set once per process by the entry point (``ecopy worker``/CLI).
+"""The services the use-cases need, set once per process by the entry point (``ecopy worker``/CLI).
 
 RQ forks a work-horse per job, so what the parent configured is inherited. Jobs never read
 settings themselves; only signer workers are configured with a signing key.
@@ -84,5 +84,5 @@ def configure(services: Services) -> None:
 
 def current() -> Services:
     if _services is None:
-        raise RuntimeError("workers.context.configure() was not called by the entry point")
+        raise RuntimeError("workflow.context.configure() was not called by the entry point")
     return _services

@@ -22,27 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from pipeline.models import FieldValue, Word
-from pipeline.read.extract.base import Extractor
-from pipeline.read.extract.birth_certificate import (
-    CONFIRMED,
-    DISAGREE,
-    REPAIRED,
-    Cleaned,
-    check_sex_cue,
-    clean_name,
-    clean_place,
-    cleaned_field,
-    compact,
-    date_value,
-    glued_value,
-    penalise,
-    span_tokens,
-    vocabulary_value,
-    year_of,
-)
-from pipeline.read.extract.common import (
-    CLASSIFICATIONS,
-    SEXES,
+from pipeline.read.doctypes.contract import BlockTitles, Cue, DocType, Extractor, Field
+from pipeline.read.text.confidence import CONFIRMED, DISAGREE, REPAIRED, penalise
+from pipeline.read.text.dates import date_value, real_date, year_of
+from pipeline.read.text.ids import PROVINCE_CODES
+from pipeline.read.text.lines import (
     Label,
     LabelledValue,
     TextLine,
@@ -54,12 +38,16 @@ from pipeline.read.extract.common import (
     label_values,
     levenshtein,
     make_field,
-    real_date,
     similarity,
 )
-from pipeline.read.extract.validators import PROVINCE_CODES, check_person_name
+from pipeline.read.text.names import check_person_name, clean_name
+from pipeline.read.text.people import SEXES, check_sex_cue
+from pipeline.read.text.places import clean_place
+from pipeline.read.text.tokens import Cleaned, cleaned_field, compact, glued_value, span_tokens, vocabulary_value
 
 log = logging.getLogger(__name__)
+
+CLASSIFICATIONS = ("Xuất sắc", "Giỏi", "Khá", "Trung bình khá", "Trung bình", "Yếu")
 
 LABELS: tuple[Label, ...] = (
     Label("serial_number", ("Số hiệu:",)),
@@ -450,19 +438,36 @@ def extract_diploma(lines: list[TextLine]) -> dict[str, FieldValue]:
     return out
 
 
-EXTRACTOR = Extractor(
-    doc_type="diploma",
-    field_names=(
-        "full_name",
-        "date_of_birth",
-        "sex",
-        "place_of_birth",
-        "graduation_year",
-        "classification",
-        "issuer",
-        "serial_number",
-        "register_number",
-        "issue_date",
+DOCTYPE = DocType(
+    name="diploma",
+    label_vi="Bằng tốt nghiệp",
+    label_en="Diploma",
+    fields=(
+        Field("full_name", "Họ và tên", "Full name"),
+        Field("date_of_birth", "Ngày sinh", "Date of birth"),
+        Field("sex", "Giới tính", "Sex"),
+        Field("place_of_birth", "Nơi sinh", "Place of birth"),
+        Field("graduation_year", "Năm tốt nghiệp", "Year of graduation"),
+        Field("classification", "Xếp loại tốt nghiệp", "Classification"),
+        Field("issuer", "Người cấp bằng", "Issued by"),
+        Field("serial_number", "Số hiệu", "Serial number"),
+        Field("register_number", "Số vào sổ cấp bằng", "Register number"),
+        Field("issue_date", "Ngày cấp", "Date of issue"),
     ),
-    run=extract_diploma,
+    holder_fields=("full_name",),
+    cues=(
+        Cue("BẰNG TỐT NGHIỆP", 3.0, whole_line=True),
+        Cue("BẰNG CỬ NHÂN", 3.0, whole_line=True),
+        Cue("BẰNG KỸ SƯ", 2.0, whole_line=True),
+        Cue("BẰNG THẠC SĨ", 2.0, whole_line=True),
+        Cue("CÔNG NHẬN TỐT NGHIỆP", 1.0),
+        Cue("Số vào sổ cấp bằng", 1.0),
+        Cue("Xếp loại tốt nghiệp", 1.0),
+        Cue("Năm tốt nghiệp", 1.0),
+    ),
+    signature_block=BlockTitles(
+        titles=("GIÁM ĐỐC", "HIỆU TRƯỞNG", "VIỆN TRƯỞNG"),  # also in "KT. GIÁM ĐỐC", "PHÓ HIỆU TRƯỞNG"
+        after_date=True,
+    ),
+    extractor=Extractor(run=extract_diploma),
 )

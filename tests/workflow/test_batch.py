@@ -27,10 +27,10 @@ from storage.objectstore import S3Access
 from storage.registry import BatchProgress, Registry
 from tests.support.corpus import corpus_doc
 from tests.support.services import S3Service
-from workers import batch, context
-from workers.batch_source import ArchiveLimits, open_source
-from workers.context import Services
-from workers.queues import BATCH_QUEUE, SIGN_QUEUE, enqueue_issue_intake
+from workers.queues import BATCH_QUEUE, SIGN_QUEUE, RqJobs, enqueue_issue_intake
+from workflow import batch, context
+from workflow.batch_source import ArchiveLimits, open_source
+from workflow.context import Services
 
 GOOD = "dev_0004"  # ID card, every confidence above the review threshold
 DOUBTFUL = "dev_0032"  # ID card whose place of origin the two OCR models read differently: waits for review
@@ -57,7 +57,7 @@ class Env:
                 src,
                 registry=self.registry,
                 store=self.services.store,
-                redis=self.conn,
+                jobs=RqJobs(self.conn),
                 office=office or self.settings.office,
                 doc_type=doc_type,
                 limits=LoadLimits(),
@@ -160,18 +160,18 @@ def test_reconcile_puts_back_jobs_lost_with_redis(env: Env, tmp_path: Path) -> N
         _copy(GOOD, src / f"the-{i}.png")
     result = env.submit(src)
     forget_jobs(env.conn)  # Redis lost every queued job (restarted without persistence)
-    fixed = batch.reconcile(env.registry, env.conn, result.batch.id)
+    fixed = batch.reconcile(env.registry, RqJobs(env.conn), result.batch.id)
     assert fixed.enqueued_process == 2
-    assert batch.reconcile(env.registry, env.conn, result.batch.id).changed == 0  # jobs are waiting now
+    assert batch.reconcile(env.registry, RqJobs(env.conn), result.batch.id).changed == 0  # jobs are waiting now
     env.drain()
     assert {i.status for i in env.registry.batch_intakes(result.batch.id)} == {"issued"}
 
     # A document read but whose signing job vanished is handed to a signer again, once.
     intake = env.registry.batch_intakes(result.batch.id)[0]
-    assert batch.reconcile(env.registry, env.conn, result.batch.id).changed == 0
+    assert batch.reconcile(env.registry, RqJobs(env.conn), result.batch.id).changed == 0
     env.registry.update_intake(intake.id, status="ready")
     forget_jobs(env.conn)
-    assert batch.reconcile(env.registry, env.conn, result.batch.id).enqueued_issue == 1
+    assert batch.reconcile(env.registry, RqJobs(env.conn), result.batch.id).enqueued_issue == 1
     env.drain()
     assert env.registry.get_intake(intake.id).status == "issued"  # type: ignore[union-attr]
     assert env.registry.count_ecopies() == 2
@@ -188,7 +188,7 @@ def test_a_job_rq_gave_up_on_marks_the_document_failed_then_a_rerun_retries_it(e
     job = Job.fetch(f"process-{intake.id}", connection=env.conn)
     Queue(BATCH_QUEUE, connection=env.conn).remove(job)
     job.set_status(JobStatus.FAILED)
-    lost = batch.reconcile(env.registry, env.conn, result.batch.id)
+    lost = batch.reconcile(env.registry, RqJobs(env.conn), result.batch.id)
     assert lost.marked_lost == 1
     failed = env.registry.get_intake(intake.id)
     assert failed is not None and failed.status == "failed" and failed.error_code == "worker.lost"
@@ -297,24 +297,24 @@ def test_a_batch_cli_killed_while_recording_resumes_on_the_next_run(env: Env, tm
 @pytest.mark.slow
 def test_counter_intakes_whose_jobs_were_lost_are_queued_again(env: Env) -> None:
     from pipeline.models import SourceFile
-    from workers.intakes import store_originals
+    from workflow.intakes import store_originals
 
     (good,), _ = corpus_doc(GOOD)
     keys = store_originals(env.services.store, "quay-1", [SourceFile("the.png", good.read_bytes())])
     env.registry.create_intake("quay-1", office="quầy 3", file_keys=keys, file_names=["the.png"], status="queued")
     # Its job never reached Redis (or Redis lost it). Recent intakes are left alone a while...
-    assert batch.reconcile_counter(env.registry, env.conn).changed == 0
+    assert batch.reconcile_counter(env.registry, RqJobs(env.conn)).changed == 0
     # ...then queued again, on the counter's queue.
-    fixed = batch.reconcile_counter(env.registry, env.conn, idle_seconds=0)
+    fixed = batch.reconcile_counter(env.registry, RqJobs(env.conn), idle_seconds=0)
     assert fixed.enqueued_process == 1 and Queue("intake", connection=env.conn).count == 1
     env.drain()
     intake = env.registry.get_intake("quay-1")
     assert intake is not None and intake.status == "ready"  # and there it waits for the clerk
-    assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).changed == 0
+    assert batch.reconcile_counter(env.registry, RqJobs(env.conn), idle_seconds=0).changed == 0
 
     # The signer approved the copy, then the signing job was lost: it is queued again.
     env.registry.update_intake("quay-1", status="signing", approved_by="user:ky-duyet")
-    assert batch.reconcile_counter(env.registry, env.conn, idle_seconds=0).enqueued_issue == 1
+    assert batch.reconcile_counter(env.registry, RqJobs(env.conn), idle_seconds=0).enqueued_issue == 1
     env.drain()
     issued = env.registry.get_intake("quay-1")
     assert issued is not None and issued.status == "issued" and env.registry.count_ecopies() == 1

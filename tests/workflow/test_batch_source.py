@@ -1,4 +1,4 @@
-"""workers.batch_source: folders, ZIP files (hostile ones included), single files and S3 prefixes.
+"""workflow.batch_source: folders, ZIP files (hostile ones included), single files and S3 prefixes.
 
 Every archive is built here. For each refused document the test checks the error code AND that the
 other documents of the same source are still listed and readable.
@@ -22,21 +22,19 @@ import pytest
 from minio import Minio
 from PIL import Image
 
-from pipeline.errors import (
+from pipeline.errors import CorruptFileError, EncryptedFileError, TooLargeError
+from pipeline.read.load import sniff_type
+from storage.objectstore import S3Access, S3Reader
+from tests.support.services import S3Service
+from workflow.batch_source import ArchiveLimits, BatchDocument, BatchSource, natural_key, open_source
+from workflow.errors import (
     ArchiveTooLargeError,
-    CorruptFileError,
-    EncryptedFileError,
     NestedArchiveError,
     SourceNotFoundError,
-    TooLargeError,
     TooManyEntriesError,
     UnsafePathError,
     ZipBombError,
 )
-from pipeline.read.load import sniff_type
-from storage.objectstore import S3Access, S3Reader
-from tests.support.services import S3Service
-from workers.batch_source import ArchiveLimits, BatchDocument, BatchSource, natural_key, open_source
 
 
 # ---- helpers -----------------------------------------------------------------------------------

@@ -32,9 +32,11 @@ from dataclasses import dataclass
 
 from pipeline.models import Box, FieldValue, OcrPage, OcrResult, Page, Word
 from pipeline.read import signer_block as signature
-from pipeline.read.extract.base import Extractor
-from pipeline.read.extract.common import (
-    INVALID_PENALTY,
+from pipeline.read.doctypes.contract import Cue, DocType, Extractor, Field
+from pipeline.read.ocr import OcrOptions
+from pipeline.read.text.confidence import INVALID_PENALTY
+from pipeline.read.text.dates import find_written_date
+from pipeline.read.text.lines import (
     Label,
     Span,
     TextLine,
@@ -42,7 +44,6 @@ from pipeline.read.extract.common import (
     document_lines,
     field_from_spans,
     find_fuzzy,
-    find_written_date,
     first,
     fix_digits,
     fold,
@@ -50,7 +51,7 @@ from pipeline.read.extract.common import (
     nfc,
     union_box,
 )
-from pipeline.read.ocr import OcrOptions
+from pipeline.read.text.names import SURNAMES, SURNAMES_BY_FOLD, TONES
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,11 @@ def _alternation(items: Sequence[str]) -> str:
 _SYLLABLE = re.compile(
     rf"(?:{_INITIALS})?(?:(?:{_alternation(_CLOSED_NUCLEI)})(?:{_FINALS})|(?:{_alternation(_OPEN_RHYMES)}))"
 )
-_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
-_VN_MARKS = _TONES | {"\u0302", "\u0306", "\u031b"}  # and â/ê/ô, ă, ơ/ư
+_VN_MARKS = TONES | {"\u0302", "\u0306", "\u031b"}  # and â/ê/ô, ă, ơ/ư
 
 
 def _tone_count(text: str) -> int:
-    return sum(1 for c in unicodedata.normalize("NFD", text) if c in _TONES)
+    return sum(1 for c in unicodedata.normalize("NFD", text) if c in TONES)
 
 
 def has_vietnamese_marks(text: str) -> bool:
@@ -431,27 +431,13 @@ _TITLES = re.compile(
     r"chanh an|chanh thanh tra|bi thu|hieu truong|bo truong|truong khoa|chu nhiem|tong bien tap)\b|"
     r"(?:^|\s)(?:kt|tm|tl|tuq|q)\s?\.",
 )
-SURNAMES: frozenset[str] = frozenset(
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh Trương Lâm "
-    "Phùng Mai Tô Hà Tạ Đinh Lương Cao Quách Lưu Chu Châu Thái Tăng Triệu Hứa Kiều Lại Khúc Nghiêm Đồng La Từ "
-    "Tôn Diệp Âu Giang Mạc Doãn Kim Thân Đàm Hàn Ông Lục Vi Quan Khổng Phí Bạch Ninh Lò Hầu Mẫn Biện Cù Tiêu "
-    "Trình Đậu Phó Ung Ứng Nông Trà Lã Thạch Sơn Cấn Tống Mạnh Giáp Bế Hoa Lạc Khương Lữ Mã Ân Bành Chế Chử".split()
-)
-
-
-@functools.lru_cache(maxsize=1)
-def _surnames_by_fold() -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for name in sorted(SURNAMES):
-        out[fold(name)] = (*out.get(fold(name), ()), name)
-    return out
 
 
 def _surname(tok: _Tok) -> bool:
     """Whether ``tok`` is a surname; a surname read with wrong diacritics ("Bũi") is snapped to it."""
     if tok.text in SURNAMES:
         return True
-    found = _surnames_by_fold().get(fold(tok.text), ())
+    found = SURNAMES_BY_FOLD.get(fold(tok.text), ())
     if len(found) != 1:
         return False
     tok.text, tok.repaired, tok.settled = found[0], True, True
@@ -605,18 +591,24 @@ def refine_ocr(pages: Sequence[Page], ocr: OcrResult, options: OcrOptions) -> Oc
     return signature.refine_ocr(pages, ocr, options, _signature_block)
 
 
-EXTRACTOR = Extractor(
-    doc_type="generic_letter",
-    field_names=(
-        "parent_org",
-        "issuing_org",
-        "doc_number",
-        "issue_place",
-        "issue_date",
-        "subject",
-        "recipient",
-        "signer_name",
+DOCTYPE = DocType(
+    name="generic_letter",
+    label_vi="Công văn / văn bản",
+    label_en="Official letter / document",
+    fields=(
+        Field("parent_org", "Cơ quan chủ quản", "Parent authority"),
+        Field("issuing_org", "Cơ quan ban hành", "Issuing authority"),
+        Field("doc_number", "Số văn bản", "Document number"),
+        Field("issue_place", "Địa danh", "Place of issue"),
+        Field("issue_date", "Ngày ban hành", "Date of issue"),
+        Field("subject", "Trích yếu (V/v)", "Subject"),
+        Field("recipient", "Kính gửi", "Addressed to"),
+        Field("signer_name", "Người ký", "Signed by"),
     ),
-    run=extract_generic_letter,
-    refine=refine_ocr,
+    cues=(
+        Cue("Kính gửi", 1.5),
+        Cue("Nơi nhận", 1.5),
+        Cue("V/v", 1.0),
+    ),
+    extractor=Extractor(run=extract_generic_letter, refine=refine_ocr),
 )

@@ -33,9 +33,11 @@ from dataclasses import dataclass, field, replace
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.models import FieldValue, Word
-from pipeline.read.extract.base import Extractor
-from pipeline.read.extract.common import (
-    INVALID_PENALTY,
+from pipeline.read.doctypes.contract import BlockTitles, Cue, DocType, Extractor, Field
+from pipeline.read.text.confidence import CONFIRMED, DISAGREE, INVALID_PENALTY, REPAIRED, UNUSUAL, confirm, penalise
+from pipeline.read.text.dates import find_date, parse_date, real_date
+from pipeline.read.text.ids import check_personal_id, normalize_id
+from pipeline.read.text.lines import (
     Label,
     LabelledValue,
     Span,
@@ -44,7 +46,6 @@ from pipeline.read.extract.common import (
     confidence_of,
     continuation,
     field_from_spans,
-    find_date,
     find_fuzzy,
     first,
     fix_digits,
@@ -52,11 +53,11 @@ from pipeline.read.extract.common import (
     label_values,
     make_field,
     nfc,
-    normalize_id,
-    real_date,
-    split_at_capitals,
 )
-from pipeline.read.extract.validators import check_person_name, check_personal_id, parse_date
+from pipeline.read.text.names import check_person_name, clean_name, split_at_capitals, well_shaped_name
+from pipeline.read.text.people import ETHNICITIES, NATIONALITIES
+from pipeline.read.text.places import ABBREVIATION, ADDRESS_NUMBER_WORDS, space_before_word, vote_marks
+from pipeline.read.text.tokens import Cleaned, Token, compact, core_of, has_alnum
 
 log = logging.getLogger(__name__)
 
@@ -90,29 +91,7 @@ ROW_LABELS: dict[str, tuple[str, ...]] = {
 }
 LABEL_SIMILARITY = 0.7
 
-# The 54 ethnic groups of Việt Nam (and common second spellings); a read value snaps to one.
-ETHNICITIES = (
-    "Kinh", "Tày", "Thái", "Hoa", "Khmer", "Khơ Me", "Mường", "Nùng", "Mông", "H'Mông", "Dao",
-    "Gia Rai", "Ngái", "Ê Đê", "Ba Na", "Xơ Đăng", "Sán Chay", "Cơ Ho", "Chăm", "Sán Dìu", "Hrê",
-    "Mnông", "Ra Glai", "Xtiêng", "Bru Vân Kiều", "Thổ", "Giáy", "Cơ Tu", "Giẻ Triêng", "Mạ",
-    "Khơ Mú", "Co", "Tà Ôi", "Chơ Ro", "Kháng", "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "La Chí",
-    "La Ha", "Phù Lá", "La Hủ", "Lự", "Lô Lô", "Chứt", "Mảng", "Pà Thẻn", "Cờ Lao", "Cống",
-    "Bố Y", "Si La", "Pu Péo", "Brâu", "Ơ Đu", "Rơ Măm",
-)  # fmt: skip
-NATIONALITIES = (
-    "Việt Nam", "Trung Quốc", "Hàn Quốc", "Nhật Bản", "Hoa Kỳ", "Đài Loan", "Lào", "Campuchia",
-    "Thái Lan", "Pháp", "Đức", "Anh", "Úc", "Ca-na-đa", "Nga",
-)  # fmt: skip
 VOCABULARY_SIMILARITY = 0.7
-
-# Confidence multipliers.
-REPAIRED = 0.8  # the value needed a repair (glued words split, a stray mark dropped)
-UNUSUAL = 0.8  # the value is not of the expected form, but may be right (an unlisted ethnicity)
-DISAGREE = 0.6  # two readings of the same fact disagree (ID vs date of birth, book vs date)
-# Confidence of a value another reading confirms (the name under the signature, the ID's birth year)
-# or that is exactly an entry of a closed vocabulary: Tesseract's own word confidence on a faded
-# scan is low even for words it reads right.
-CONFIRMED = 0.9
 
 MIN_MARRIAGE_AGE = 16  # below the legal age (18/20) with a margin: a younger "spouse" is a misread
 
@@ -152,10 +131,6 @@ def _is_speck(w: Word, line_h: float) -> bool:
     return w.box.w < 0.3 * line_h and w.box.h < 0.3 * line_h
 
 
-def _has_alnum(text: str) -> bool:
-    return any(c.isalnum() for c in text)
-
-
 def _looks_date(text: str) -> bool:
     digits = sum(c.isdigit() for c in fix_digits(text))
     return 6 <= digits <= 8 and digits >= len(text.strip(".,;:|")) * 0.6
@@ -166,13 +141,13 @@ def _looks_id(text: str) -> bool:
 
 
 def _line_height(lines: Sequence[TextLine]) -> float:
-    hs = [w.box.h for ln in lines for w in ln.words if _has_alnum(w.text) and w.box.h > 4]
+    hs = [w.box.h for ln in lines for w in ln.words if has_alnum(w.text) and w.box.h > 4]
     return float(statistics.median(hs)) if hs else 40.0
 
 
 def _two_values(key: str, words: list[Word], line_h: float) -> tuple[float, float] | None:
     """Left edges of the husband's and the wife's value on a one-line row, when they stand apart."""
-    words = [w for w in words if not _is_speck(w, line_h) and _has_alnum(w.text)]
+    words = [w for w in words if not _is_speck(w, line_h) and has_alnum(w.text)]
     if key in ("dob", "id"):
         looks = _looks_date if key == "dob" else _looks_id
         found = [w for w in words if looks(w.text)]
@@ -222,7 +197,7 @@ def _widest_gap(lines: Sequence[TextLine], left: float, low: float, high: float,
         (w.box.x, w.box.x + w.box.w)
         for ln in lines
         for w in ln.words
-        if _cx(w) >= left and not _is_speck(w, line_h) and _has_alnum(w.text)
+        if _cx(w) >= left and not _is_speck(w, line_h) and has_alnum(w.text)
     ]
     if high - low < 2:
         return None
@@ -242,16 +217,12 @@ def _widest_gap(lines: Sequence[TextLine], left: float, low: float, high: float,
 
 
 # ---- rows ----------------------------------------------------------------------------------------
-def _compact(text: str) -> str:
-    return re.sub(r"[^a-z]", "", fold(text))
-
-
-_ROW_COMPACT = {key: tuple(_compact(v) for v in variants) for key, variants in ROW_LABELS.items()}
+_ROW_COMPACT = {key: tuple(compact(v) for v in variants) for key, variants in ROW_LABELS.items()}
 
 
 def _match_row_label(text: str) -> str | None:
     """The row whose label ``text`` reads (or begins to read, if the label wrapped), glued or not."""
-    read = _compact(text)
+    read = compact(text)
     if len(read) < 4:
         return None
     best: tuple[float, str] | None = None
@@ -418,49 +389,24 @@ class _Value:
     floor: float = 0.0  # confirmed otherwise: at least this confident
 
 
-# A stray mark read as a letter and an apostrophe before a name ("Ì'Trần"); H'/K'/Y' are real
-# prefixes of Ê Đê, Cơ Ho... names ("H'Hen Niê").
-_JUNK_PREFIX = re.compile(r"^([^\W\d_])['’`´](?=[^\W\d_])")
-_NAME_PREFIXES = set("HKY")
-
-
 def _clean_name(text: str) -> tuple[str, bool]:
-    """A name as printed, and whether it needed a repair beyond trimming punctuation."""
-    repaired = False
-    tokens = []
-    for raw in text.split():
-        t = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", raw)
-        m = _JUNK_PREFIX.match(t)
-        if m and m.group(1) not in _NAME_PREFIXES:
-            t = t[m.end() :]
-            repaired = True
-        if not t:
-            repaired = repaired or _has_alnum(raw)
-            continue
-        split = split_at_capitals(t)
-        repaired = repaired or split != t
-        tokens.append(split)
-    return collapse(" ".join(tokens)), repaired
-
-
-def _well_formed_name(name: str) -> bool:
-    tokens = name.split()
-    return len(tokens) >= 2 and all(
-        t[0].isupper() and (t[1:].islower() or len(t) == 1 or "'" in t) and t.replace("'", "").isalpha() for t in tokens
-    )
+    """A name as printed, and whether it needed a repair beyond trimming punctuation (see ``clean_name``)."""
+    c = clean_name([Token(t, None) for t in text.split()])
+    return c.text, c.repaired
 
 
 def _name(words: list[Word]) -> _Value:
-    text, repaired = _clean_name(" ".join(w.text for w in words))
+    cleaned = clean_name([Token(w.text, w) for w in words])
+    text, repaired = cleaned.text, cleaned.repaired
     kept = [w for w in words if any(c.isalpha() for c in w.text)]
     # printed "Trần Tuấn Minh" (or all capitals): a small initial is a misread or a stray mark
-    shaped = _well_formed_name(text) or text.isupper()
+    shaped = well_shaped_name(text) or text.isupper()
     factor = (REPAIRED if repaired else 1.0) * (1.0 if shaped else UNUSUAL)
     return _Value(text, kept, valid=not check_person_name(text), factor=factor)
 
 
 def _dob(words: list[Word]) -> _Value:
-    words = [w for w in words if _has_alnum(w.text)]
+    words = [w for w in words if has_alnum(w.text)]
     text = " ".join(w.text for w in words)
     found = find_date(text)
     if found:
@@ -488,21 +434,21 @@ def _letters(text: str) -> str:
 
 def _snap(text: str, vocabulary: Sequence[str]) -> tuple[str, float] | None:
     """The vocabulary entry ``text`` reads, in its printed spelling where the reading is clean."""
-    if not _compact(text):
+    if not compact(text):
         return None
     tokens = re.split(r"[\s\-]+", text.strip())
     for v in vocabulary:
         if _letters(text) == _letters(v):
             same_shape = len(tokens) == len(re.split(r"[\s\-]+", v))
             return (text[:1].upper() + text[1:] if same_shape else v), 1.0
-    read = _compact(text)
-    scored = [(1 - Levenshtein.distance(read, _compact(v)) / max(len(read), len(_compact(v))), v) for v in vocabulary]
+    read = compact(text)
+    scored = [(1 - Levenshtein.distance(read, compact(v)) / max(len(read), len(compact(v))), v) for v in vocabulary]
     score, best = max(scored)
     return (best, score) if score >= VOCABULARY_SIMILARITY else None
 
 
 def _clean_words(words: list[Word]) -> tuple[list[Word], str]:
-    kept = [w for w in words if _has_alnum(w.text)]
+    kept = [w for w in words if has_alnum(w.text)]
     text = " ".join(split_at_capitals(re.sub(r"^[\W_]+|[\W_]+$", "", w.text)) for w in kept)
     return kept, collapse(text)
 
@@ -513,45 +459,35 @@ def _vocabulary_value(words: list[Word], vocabulary: Sequence[str]) -> _Value:
     if match is None:
         return _Value(text[:1].upper() + text[1:], kept, factor=UNUSUAL)
     value, score = match
-    if score == 1 and len(_compact(value)) >= 3:
+    if score == 1 and len(compact(value)) >= 3:
         return _Value(value, kept, floor=CONFIRMED)
     return _Value(value, kept, factor=score)
 
 
 # Address cleaning: OCR reads specks as "|", "‹", a period; a faded gap glues "Số.3ngõ".
-_ABBREVIATION = re.compile(r"^[A-ZĐ][A-Za-z]{0,2}\.")  # "TP.", "Tp.", "Q.", "TT." are printed that way
-_ADDRESS_NUMBER_WORDS = {"to": "Tổ", "so": "Số"}  # before a number, "Tố 31" can only be "Tổ 31"
-
-
-def _space_before_word(m: re.Match[str]) -> str:
-    """A space between a number and a word glued to it, unless the word is "A1"-like capitals."""
-    rest = m.string[m.end() :]
-    return " " if rest[:2] and rest[0].islower() else ""
-
-
 def _clean_address(text: str) -> tuple[str, bool]:
     repaired = False
     tokens: list[str] = []
     for raw in text.split():
         t = raw.replace("|", "")
-        if not _has_alnum(t):
+        if not has_alnum(t):
             if t.startswith(",") and tokens and not tokens[-1].endswith(","):
                 tokens[-1] += ","
             repaired = repaired or t not in (",", "")
             continue
         t = re.sub(r"^[^\w]+", "", t)
-        if not _ABBREVIATION.match(t):
+        if not ABBREVIATION.match(t):
             # a period inside or at the end of a word ("Ấp.", "Hồ.", "Số.3") is a speck
             t2 = re.sub(r"\.(?=[^\W\d_]|\d)", " ", t)
             t2 = re.sub(r"(?<=\w)\.+(,?)$", r"\1", t2)
             t2 = re.sub(r"(?<=[^\W\d_]{2})(?=\d)", " ", t2)  # "Số3" -> "Số 3" (not "A2")
-            t2 = re.sub(r"(?<=\d)(?=[^\W\d_]{2})", _space_before_word, t2)  # "3ngõ" (not "12A", "5B")
+            t2 = re.sub(r"(?<=\d)(?=[^\W\d_]{2})", space_before_word, t2)  # "3ngõ" (not "12A", "5B")
             t2 = split_at_capitals(t2)
             repaired = repaired or t2 != t
             t = t2
         tokens.extend(t.split())
     for i, t in enumerate(tokens[:-1]):
-        fixed = _ADDRESS_NUMBER_WORDS.get(fold(t))
+        fixed = ADDRESS_NUMBER_WORDS.get(fold(t))
         if fixed and t != fixed and tokens[i + 1][:1].isdigit() and t[:1].isupper():
             tokens[i] = fixed  # a closed word's marks, like a vocabulary's: not a guess
     return collapse(" ".join(tokens)).strip(" ,;:"), repaired
@@ -560,17 +496,17 @@ def _clean_address(text: str) -> tuple[str, bool]:
 def _residence(lines: list[list[Word]], line_h: float) -> _Value:
     words = [w for ws in lines for w in ws]
     # a mark as tall as the letters is not a comma or a period but a stroke of dirt
-    junk = [w for w in words if not _has_alnum(w.text) and w.box.h > 0.8 * line_h]
+    junk = [w for w in words if not has_alnum(w.text) and w.box.h > 0.8 * line_h]
     words = [w for w in words if w not in junk]
     text, repaired = _clean_address(" ".join(w.text for w in words))
-    kept = [w for w in words if _has_alnum(w.text)]
+    kept = [w for w in words if has_alnum(w.text)]
     return _Value(text, kept, valid=bool(text), factor=REPAIRED if repaired or junk else 1.0)
 
 
 def _id(words: list[Word]) -> _Value | None:
     candidates = [w for w in words if _looks_id(w.text)] or [w for w in words if any(c.isdigit() for c in w.text)]
     if not candidates:
-        return None if not any(_has_alnum(w.text) for w in words) else _Value("", [], valid=False)
+        return None if not any(has_alnum(w.text) for w in words) else _Value("", [], valid=False)
     number, ok = normalize_id(" ".join(w.text.strip(".,;:|") for w in candidates))
     return _Value(number, candidates, valid=ok)
 
@@ -599,16 +535,6 @@ def _field(name: str, v: _Value, page: int | None) -> FieldValue:
 
 
 # ---- cross-checks --------------------------------------------------------------------------------
-def _penalise(out: dict[str, FieldValue], name: str, factor: float) -> None:
-    if (f := out.get(name)) and f.value:
-        out[name] = replace(f, confidence=round(f.confidence * factor, 3))
-
-
-def _confirm(out: dict[str, FieldValue], name: str) -> None:
-    if (f := out.get(name)) and f.value:
-        out[name] = replace(f, confidence=max(f.confidence, CONFIRMED))
-
-
 def _check_ids(out: dict[str, FieldValue]) -> None:
     """The ID's century/sex digit and birth year against the holder's sex and date of birth."""
     for side in SIDES:
@@ -618,18 +544,18 @@ def _check_ids(out: dict[str, FieldValue]) -> None:
         problems = check_personal_id(pid.value, sex=SEX[side])
         if problems:  # an unknown province, a woman's digit for the husband: the ID is misread
             log.info("%s_id %s: %s", side, pid.value, "; ".join(problems))
-            _penalise(out, f"{side}_id", INVALID_PENALTY)
+            penalise(out, f"{side}_id", INVALID_PENALTY)
             continue
         if dob is None or parse_date(dob.value) is None:
             continue
         if problems := check_personal_id(pid.value, dob=dob.value, sex=SEX[side]):
             # one of the two is misread; the clerk must look at both
             log.info("%s_id %s vs dob %s: %s", side, pid.value, dob.value, "; ".join(problems))
-            _penalise(out, f"{side}_id", DISAGREE)
-            _penalise(out, f"{side}_dob", DISAGREE)
+            penalise(out, f"{side}_id", DISAGREE)
+            penalise(out, f"{side}_dob", DISAGREE)
         else:  # the ID's birth year and the date's confirm each other
-            _confirm(out, f"{side}_id")
-            _confirm(out, f"{side}_dob")
+            confirm(out, f"{side}_id")
+            confirm(out, f"{side}_dob")
 
 
 def _year(date: str) -> int | None:
@@ -645,13 +571,13 @@ def _check_dates(out: dict[str, FieldValue]) -> None:
         born = _year(out[f"{side}_dob"].value) if f"{side}_dob" in out else None
         if born is not None and registered - born < MIN_MARRIAGE_AGE:
             log.info("%s born %d cannot marry in %d", side, born, registered)
-            _penalise(out, f"{side}_dob", DISAGREE)
-            _penalise(out, "registration_date", DISAGREE)
+            penalise(out, f"{side}_dob", DISAGREE)
+            penalise(out, "registration_date", DISAGREE)
     volume = out.get("book_volume")
     m = re.fullmatch(r"\d{1,3}/(\d{4})", volume.value) if volume else None
     if m and int(m.group(1)) != registered:  # a register book holds one year's registrations
-        _penalise(out, "book_volume", DISAGREE)
-        _penalise(out, "registration_date", DISAGREE)
+        penalise(out, "book_volume", DISAGREE)
+        penalise(out, "registration_date", DISAGREE)
 
 
 def _check_names(out: dict[str, FieldValue], lines: list[TextLine], after: int) -> None:
@@ -661,7 +587,7 @@ def _check_names(out: dict[str, FieldValue], lines: list[TextLine], after: int) 
         f = out.get(f"{side}_name")
         if f is None or not f.value:
             continue
-        target = _compact(f.value)
+        target = compact(f.value)
         for ln in below:
             found = _find_words(ln.words, target)
             if found is None:
@@ -669,7 +595,7 @@ def _check_names(out: dict[str, FieldValue], lines: list[TextLine], after: int) 
             name, _ = _clean_name(" ".join(w.text for w in found))
             if name == f.value:  # two readings agree
                 out[f.name] = replace(f, confidence=max(f.confidence, CONFIRMED))
-            elif _well_formed_name(name) and not _well_formed_name(f.value):
+            elif well_shaped_name(name) and not well_shaped_name(f.value):
                 # glued or garbled in the table, clean below the signature
                 conf = min(f.confidence, confidence_of(found)) * REPAIRED
                 out[f.name] = replace(f, value=name, confidence=round(conf, 3))
@@ -682,7 +608,7 @@ def _find_words(words: Sequence[Word], target: str) -> list[Word] | None:
     for i in range(len(words)):
         acc = ""
         for j in range(i, len(words)):
-            acc += _compact(words[j].text)
+            acc += compact(words[j].text)
             if acc == target:
                 return list(words[i : j + 1])
             if not target.startswith(acc):
@@ -691,45 +617,23 @@ def _find_words(words: Sequence[Word], target: str) -> list[Word] | None:
 
 
 PLACES = ("husband_residence", "wife_residence", "registration_place")
-VOTE_MARGIN = 0.1
-
-
-def _core(token: str) -> str:
-    return re.sub(r"^[\W_]+|[\W_]+$", "", token)
 
 
 def _vote_marks(out: dict[str, FieldValue], sources: dict[str, list[Word]]) -> None:
     """The same place name read twice (a residence and the registration place, "phường Bình Trị
-    Đông"), its tone marks read differently: the more confident reading wins in both."""
-    tokens = {k: out[k].value.split() for k in PLACES if k in out and k in sources}
-
-    def conf(key: str, token: str) -> float | None:
-        found = [w.confidence for w in sources[key] if _core(w.text) == _core(token)]
-        return max(found) if found else None
-
-    def same(a: str, b: str) -> bool:
-        return fold(_core(a)) == fold(_core(b))
-
-    changed: set[str] = set()
-    for ka, kb in itertools.combinations(tokens, 2):
-        ta, tb = tokens[ka], tokens[kb]
-        for i, j in itertools.product(range(len(ta)), range(len(tb))):
-            a, b = _core(ta[i]), _core(tb[j])
-            if not a or fold(a) != fold(b) or a.casefold() == b.casefold():
-                continue
-            before = i > 0 and j > 0 and same(ta[i - 1], tb[j - 1])
-            after = i + 1 < len(ta) and j + 1 < len(tb) and same(ta[i + 1], tb[j + 1])
-            ca, cb = conf(ka, ta[i]), conf(kb, tb[j])
-            if not (before or after) or ca is None or cb is None or abs(ca - cb) < VOTE_MARGIN:
-                continue
-            if ca > cb:
-                tb[j], key = tb[j].replace(b, a), kb
-            else:
-                ta[i], key = ta[i].replace(a, b), ka
-            changed.add(key)
-    for key in changed:
-        log.info("%s: tone marks taken from another reading of the same place", key)
-        out[key] = replace(out[key], value=" ".join(tokens[key]))
+    Đông"), its tone marks read differently: the readings vote (see ``vote_marks``)."""
+    targets: dict[str, Cleaned] = {}
+    for key in PLACES:
+        if key not in out or key not in sources:
+            continue
+        tokens = []
+        for t in out[key].value.split():
+            behind = [w for w in sources[key] if core_of(w.text) == core_of(t)]
+            tokens.append(Token(t, max(behind, key=lambda w: w.confidence) if behind else None))
+        targets[key] = Cleaned(out[key].value, tuple(tokens))
+    for key, voted in vote_marks(targets, ()).items():
+        if voted.text != targets[key].text:
+            out[key] = replace(out[key], value=voted.text)
 
 
 # ---- the extractor -------------------------------------------------------------------------------
@@ -774,25 +678,50 @@ def extract_marriage_certificate(lines: list[TextLine]) -> dict[str, FieldValue]
 
 
 def _date_field(name: str, span: Span) -> FieldValue:
-    v = _dob([w for w in span.words if _has_alnum(w.text)])
+    v = _dob([w for w in span.words if has_alnum(w.text)])
     return _field(name, v, span.line.page)
 
 
 def _first_token(name: str, v: LabelledValue, pattern: str) -> FieldValue:
-    words = [w for w in v.span.words if _has_alnum(w.text)]
+    words = [w for w in v.span.words if has_alnum(w.text)]
     token = words[0].text.strip(".,;:|") if words else ""
     fixed = fix_digits(token)
     return _field(name, _Value(fixed, words[:1], valid=bool(re.fullmatch(pattern, fixed))), v.span.line.page)
 
 
-EXTRACTOR = Extractor(
-    doc_type="marriage_certificate",
-    field_names=(
-        *(f"{who}_{f}" for who in SIDES for f in ROWS),
-        "registration_place",
-        "registration_date",
-        "book_number",
-        "book_volume",
+DOCTYPE = DocType(
+    name="marriage_certificate",
+    label_vi="Giấy chứng nhận kết hôn",
+    label_en="Marriage certificate",
+    fields=(
+        Field("husband_name", "Họ, chữ đệm, tên người chồng", "Husband's full name"),
+        Field("husband_dob", "Ngày, tháng, năm sinh của chồng", "Husband's date of birth"),
+        Field("husband_ethnicity", "Dân tộc của chồng", "Husband's ethnicity"),
+        Field("husband_nationality", "Quốc tịch của chồng", "Husband's nationality"),
+        Field("husband_residence", "Nơi cư trú của chồng", "Husband's residence"),
+        Field("husband_id", "Số định danh cá nhân của chồng", "Husband's personal ID"),
+        Field("wife_name", "Họ, chữ đệm, tên người vợ", "Wife's full name"),
+        Field("wife_dob", "Ngày, tháng, năm sinh của vợ", "Wife's date of birth"),
+        Field("wife_ethnicity", "Dân tộc của vợ", "Wife's ethnicity"),
+        Field("wife_nationality", "Quốc tịch của vợ", "Wife's nationality"),
+        Field("wife_residence", "Nơi cư trú của vợ", "Wife's residence"),
+        Field("wife_id", "Số định danh cá nhân của vợ", "Wife's personal ID"),
+        Field("registration_place", "Nơi đăng ký kết hôn", "Place of marriage registration"),
+        Field("registration_date", "Ngày, tháng, năm đăng ký", "Date of registration"),
+        Field("book_number", "Số", "Number"),
+        Field("book_volume", "Quyển số", "Book (volume) number"),
     ),
-    run=extract_marriage_certificate,
+    holder_fields=("husband_name", "wife_name"),
+    cues=(
+        Cue("GIẤY CHỨNG NHẬN KẾT HÔN", 3.0, whole_line=True),
+        Cue("Nơi đăng ký kết hôn", 1.0),
+        Cue("Thông tin Chồng Vợ", 1.0),
+        Cue("Chồng Vợ", 0.5),
+    ),
+    signature_block=BlockTitles(
+        titles=("NGƯỜI KÝ", "GIẤY CHỨNG NHẬN KẾT HÔN", "(Ký, ghi rõ họ tên)", "Chồng", "Vợ"),
+        after=("Ngày, tháng, năm đăng ký",),
+        across=True,
+    ),
+    extractor=Extractor(run=extract_marriage_certificate),
 )

@@ -23,7 +23,7 @@ from pipeline.errors import EcopyError, SigningError
 from storage.errors import StorageError
 from storage.registry import EcopyRecord
 from storage.signing import EcopyVersion
-from workers.context import Services
+from workflow.context import Services
 
 log = logging.getLogger(__name__)
 

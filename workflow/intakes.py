@@ -1,4 +1,4 @@
-"""Where an intake's original scans are kept: the counter API and archive batches share it."""
+"""Where an intake's original scans are kept (the counter and archive batches share it), and finding an intake."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pipeline.models import SourceFile
 from pipeline.read.load import sniff_type
 from storage.objectstore import ObjectStore
+from storage.registry import IntakeRecord, Registry
 
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "tiff": "image/tiff", "pdf": "application/pdf"}
 
@@ -24,3 +25,11 @@ def store_originals(store: ObjectStore, intake_id: str, files: Sequence[SourceFi
         store.put(key, f.data, content_type=_CONTENT_TYPES.get(kind or "", "application/octet-stream"))
         keys.append(key)
     return keys
+
+
+def require_intake(registry: Registry, intake_id: str) -> IntakeRecord:
+    """The intake, or LookupError: a job for an intake that does not exist has nothing to do."""
+    intake = registry.get_intake(intake_id)
+    if intake is None:
+        raise LookupError(f"no intake {intake_id}")
+    return intake

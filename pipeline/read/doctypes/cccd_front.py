@@ -8,12 +8,13 @@ the QR value in place but flags it for the clerk, as does a QR code that nothing
 confirms (it might be another card's). Fields the QR does not carry (nationality, place of
 origin, expiry) come from the printed text. Without a readable QR code every field is read from
 the printed text. Either way the ID is then checked against the date of birth and sex it
-encodes, and the expiry against the date of birth (see ``validators``).
+encodes (see :mod:`pipeline.read.text.ids`), and the expiry against the date of birth (``check_cccd_expiry``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 import unicodedata
@@ -23,40 +24,29 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from pipeline.models import FieldValue
-from pipeline.read.extract.base import Extractor
-from pipeline.read.extract.common import (
-    INVALID_PENALTY,
-    NATIONALITIES,
-    SEXES,
+from pipeline.read.doctypes.contract import Cue, DocType, Extractor, Field
+from pipeline.read.text.confidence import INVALID_PENALTY
+from pipeline.read.text.dates import add_years, check_date_of_birth, date_field, find_date, parse_date, real_date
+from pipeline.read.text.ids import DOB_PROBLEMS, SEX_PROBLEMS, check_personal_id, normalize_id
+from pipeline.read.text.lines import (
     Label,
     Span,
     TextLine,
     canonical,
     collapse,
     continuation,
-    date_field,
     field_from_spans,
-    find_date,
     find_fuzzy,
     first,
     fold,
     label_values,
     line_has_label,
     nfc,
-    normalize_id,
-    real_date,
     similarity,
     vocabulary_field,
 )
-from pipeline.read.extract.validators import (
-    DOB_PROBLEMS,
-    SEX_PROBLEMS,
-    check_cccd_expiry,
-    check_date_of_birth,
-    check_person_name,
-    check_personal_id,
-    parse_date,
-)
+from pipeline.read.text.names import check_person_name
+from pipeline.read.text.people import NATIONALITIES, SEXES
 
 log = logging.getLogger(__name__)
 
@@ -377,19 +367,74 @@ def validate(fields: Mapping[str, FieldValue], qr: CardQr | None) -> dict[str, F
     return out
 
 
-EXTRACTOR = Extractor(
-    doc_type="cccd_front",
-    field_names=(
-        "id_number",
-        "full_name",
-        "date_of_birth",
-        "sex",
-        "nationality",
-        "place_of_origin",
-        "place_of_residence",
-        "expiry_date",
+# ---- the card's expiry (Law on Citizen Identification) ----------------------------------------
+# The CCCD is renewed at these ages (Law on Citizen Identification 2014, art. 21); a card issued
+# within two years before one of them is valid until the next. The Law on Identification 2023
+# (in force 1 July 2024) adds a renewal at 14.
+_RENEWAL_AGES = (25, 40, 60)
+_RENEWAL_AGES_2024 = (14, 25, 40, 60)
+_LAW_2024 = dt.date(2024, 7, 1)
+
+
+def cccd_expiry(dob: dt.date, issued: dt.date) -> dt.date | None:
+    """The expiry printed on a card issued on ``issued`` to someone born on ``dob``; None: no expiry."""
+    ages = _RENEWAL_AGES_2024 if issued >= _LAW_2024 else _RENEWAL_AGES
+    for age in ages:
+        if issued < add_years(dob, age - 2):
+            return add_years(dob, age)
+    return None
+
+
+def check_cccd_expiry(expiry: str, dob: str, issue_date: str | None = None) -> list[str]:
+    """The card's "valid until" against the holder's date of birth (and the issue date if known).
+
+    A date must be a renewal birthday (14th, 25th, 40th or 60th) after the issue date; "no
+    expiry" needs a holder who was within two years of 60 when the card was issued. This catches
+    a misread digit in the expiry without assuming more of the renewal rules than that.
+    """
+    born = parse_date(dob)
+    if born is None:
+        return []  # nothing to check against; the date of birth has its own check
+    issued = parse_date(issue_date)
+    if fold(expiry) == fold(NO_EXPIRY):
+        if issued is not None and cccd_expiry(born, issued) is not None:
+            return [f"no expiry for a card issued {issue_date} to someone born {dob}"]
+        return []
+    until = parse_date(expiry)
+    if until is None:
+        return [f"expiry {expiry!r} is neither a date nor {NO_EXPIRY!r}"]
+    if until not in {add_years(born, age) for age in _RENEWAL_AGES_2024}:
+        return [f"expiry {expiry} is not the holder's 14th, 25th, 40th or 60th birthday (born {dob})"]
+    if issued is not None and until <= issued:
+        return [f"expiry {expiry} is not after the issue date {issue_date}"]
+    return []
+
+
+DOCTYPE = DocType(
+    name="cccd_front",
+    label_vi="Căn cước công dân (mặt trước)",
+    label_en="Citizen ID card (front)",
+    fields=(
+        Field("id_number", "Số định danh cá nhân", "Personal ID number"),
+        Field("full_name", "Họ và tên", "Full name"),
+        Field("date_of_birth", "Ngày sinh", "Date of birth"),
+        Field("sex", "Giới tính", "Sex"),
+        Field("nationality", "Quốc tịch", "Nationality"),
+        Field("place_of_origin", "Quê quán", "Place of origin"),
+        Field("place_of_residence", "Nơi thường trú", "Place of residence"),
+        Field("expiry_date", "Có giá trị đến", "Date of expiry"),
     ),
-    run=extract_cccd_front,
+    holder_fields=("full_name",),
+    cues=(
+        Cue("CĂN CƯỚC CÔNG DÂN", 3.0, whole_line=True),
+        Cue("CĂN CƯỚC", 2.0, whole_line=True),
+        Cue("Citizen Identity Card", 2.0, whole_line=True),
+        Cue("Identity Card", 1.0),
+        Cue("Place of origin", 1.0),
+        Cue("Place of residence", 1.0),
+        Cue("Date of expiry", 1.0),
+        Cue("Có giá trị đến", 1.0),
+    ),
+    extractor=Extractor(run=extract_cccd_front, run_with_qr=extract_cccd_front),
     qr_payload=is_cccd_payload,
-    run_with_qr=extract_cccd_front,
 )

@@ -9,7 +9,9 @@ Everything a batch needs to resume lives in the registry, not in Redis or in the
   waiting in Redis. It repairs what a crash left behind — a CLI killed before enqueueing, jobs
   lost with a Redis restart, a job RQ gave up on — and it is cheap to run again and again (the
   progress monitor runs it every few seconds);
-* issuing is idempotent per intake (``workers.issuing``), so a job that runs twice leaves one copy.
+* issuing is idempotent per intake (``workflow.issuing``), so a job that runs twice leaves one copy.
+
+The job queue is reached through :class:`workflow.jobqueue.JobQueue` (``workers.queues.RqJobs``).
 """
 
 from __future__ import annotations
@@ -24,27 +26,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from redis import Redis
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-
 from pipeline.ecopy_id import ALPHABET
 from pipeline.errors import EcopyError, InputError
 from pipeline.models import SourceFile
 from pipeline.read.load import LoadLimits, check_file
 from storage import errors as storage_errors
 from storage.objectstore import ObjectStore
-from storage.registry import FINISHED_STATUSES, BatchRecord, IntakeRecord, Registry
-from workers import queues
-from workers.batch_source import BatchDocument, BatchSource
-from workers.intakes import store_originals
+from storage.registry import BatchRecord, IntakeRecord, Registry
+from workflow.batch_source import BatchDocument, BatchSource
+from workflow.intakes import store_originals
+from workflow.jobqueue import LOST_CODE, LOST_MESSAGE, JobQueue, job_id
+from workflow.lifecycle import FINISHED, IntakeStatus, Step, move
 
 log = logging.getLogger(__name__)
 
 
 def _retryable_codes() -> frozenset[str]:
     """Codes of the errors that may go away by themselves (a server down, a time-out)."""
-    codes = {"internal", queues.LOST_CODE}
+    codes = {"internal", LOST_CODE}
     stack: list[type[EcopyError] | type[storage_errors.StorageError]] = [EcopyError, storage_errors.StorageError]
     while stack:
         cls = stack.pop()
@@ -85,7 +84,7 @@ def submit_batch(
     *,
     registry: Registry,
     store: ObjectStore,
-    redis: Redis,
+    jobs: JobQueue,
     office: str,
     doc_type: str | None,
     limits: LoadLimits,
@@ -129,12 +128,12 @@ def submit_batch(
             file_keys=keys,
             file_names=[f.name for f in files],
             doc_type_hint=doc_type,
-            status="queued",
+            status=IntakeStatus.QUEUED,
             batch_id=batch.id,
             source_ref=doc.ref,
         )
         created += 1
-    reconciled = reconcile(registry, redis, batch.id, retry_failed=True)
+    reconciled = reconcile(registry, jobs, batch.id, retry_failed=True)
     return SubmitResult(batch, created, known, refused, reconciled)
 
 
@@ -159,11 +158,19 @@ def _record_refused(registry: Registry, batch: BatchRecord, intake_id: str, doc:
         file_keys=[],
         file_names=[],
         doc_type_hint=batch.doc_type_hint,
-        status="received",
+        status=IntakeStatus.RECEIVED,
         batch_id=batch.id,
         source_ref=doc.ref,
     )
-    registry.update_intake(intake_id, status="failed", error_code=e.code, error_message=e.message)
+    move(
+        registry,
+        intake_id,
+        Step.REFUSE,
+        IntakeStatus.FAILED,
+        current=IntakeStatus.RECEIVED,
+        error_code=e.code,
+        error_message=e.message,
+    )
 
 
 # ---- reconcile ----------------------------------------------------------------------------------
@@ -179,27 +186,20 @@ class ReconcileResult:
         return self.enqueued_process + self.enqueued_issue + self.marked_lost + self.requeued_failed
 
 
-def _job_status(redis: Redis, job_id: str) -> JobStatus | None:
-    try:
-        return Job.fetch(job_id, connection=redis).get_status(refresh=False)
-    except NoSuchJobError:
-        return None
-
-
 def next_step(intake: IntakeRecord) -> str | None:
     """ "process", "issue" or None (finished, or waiting for a person)."""
-    if intake.status in FINISHED_STATUSES or intake.status in ("submitted", "rejected"):  # done, or with a person
-        return None
-    if intake.status == "ready":  # read; a batch document that passed the threshold goes on by itself
+    if intake.status in FINISHED or intake.status in (IntakeStatus.SUBMITTED, IntakeStatus.REJECTED):
+        return None  # done, or with a person
+    if intake.status == IntakeStatus.READY:  # read; a batch document that passed the threshold goes on by itself
         return "issue" if intake.batch_id is not None and intake.needs_review is False else None
-    if intake.status == "signing":  # somebody (or the archive policy) asked for the copy
+    if intake.status == IntakeStatus.SIGNING:  # somebody (or the archive policy) asked for the copy
         return "issue"
-    if intake.status == "retrying":
+    if intake.status == IntakeStatus.RETRYING:
         return "issue" if intake.doc_type else "process"
     return "process"  # queued, received, processing
 
 
-def reconcile(registry: Registry, redis: Redis, batch_id: str, *, retry_failed: bool = False) -> ReconcileResult:
+def reconcile(registry: Registry, jobs: JobQueue, batch_id: str, *, retry_failed: bool = False) -> ReconcileResult:
     """Make sure every unfinished document of the batch has a job waiting for its next step.
 
     A job RQ has given up on (failed, e.g. abandoned by a killed worker too many times) while the
@@ -207,51 +207,63 @@ def reconcile(registry: Registry, redis: Redis, batch_id: str, *, retry_failed: 
     ``retry_failed`` (a re-run of the batch), documents that failed for a reason that may have
     gone away (server down, time-out, lost worker) are queued again; input errors stay failed.
     """
-    result = reconcile_intakes(registry, redis, registry.batch_intakes(batch_id), retry_failed=retry_failed)
+    result = reconcile_intakes(registry, jobs, registry.batch_intakes(batch_id), retry_failed=retry_failed)
     if result.changed:
         log.info("batch %s reconciled: %s", batch_id, result)
     return result
 
 
-def reconcile_counter(registry: Registry, redis: Redis, *, idle_seconds: float = 60.0) -> ReconcileResult:
+def reconcile_counter(registry: Registry, jobs: JobQueue, *, idle_seconds: float = 60.0) -> ReconcileResult:
     """The same repair for counter intakes (no batch) that have not moved for ``idle_seconds``:
     a clerk's scan whose job was lost with a Redis restart is queued again. Run by the API."""
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=idle_seconds)
-    result = reconcile_intakes(registry, redis, registry.stale_counter_intakes(updated_before=before))
+    result = reconcile_intakes(registry, jobs, registry.stale_counter_intakes(updated_before=before))
     if result.changed:
         log.info("counter intakes reconciled: %s", result)
     return result
 
 
 def reconcile_intakes(
-    registry: Registry, redis: Redis, intakes: Iterable[IntakeRecord], *, retry_failed: bool = False
+    registry: Registry, jobs: JobQueue, intakes: Iterable[IntakeRecord], *, retry_failed: bool = False
 ) -> ReconcileResult:
     process = issue = lost = requeued = 0
     for intake in intakes:
-        if retry_failed and intake.status == "failed" and intake.error_code in RETRYABLE_CODES:
-            intake = registry.update_intake(intake.id, status="queued", error_code=None, error_message=None)
+        if retry_failed and intake.status == IntakeStatus.FAILED and intake.error_code in RETRYABLE_CODES:
+            intake = move(
+                registry,
+                intake.id,
+                Step.REQUEUE,
+                IntakeStatus.QUEUED,
+                current=intake.status,
+                error_code=None,
+                error_message=None,
+            )
             requeued += 1
         step = next_step(intake)
         if step is None:
             continue
-        job_id = f"{step}-{intake.id}"
-        status = _job_status(redis, job_id)
-        if status in queues.PENDING:
+        state = jobs.job_state(job_id(step, intake.id))
+        if state == "pending":
             continue
-        if status == JobStatus.FAILED and not retry_failed:
+        if state == "failed" and not retry_failed:
             fresh = registry.get_intake(intake.id)  # the job's own error handler may have just recorded why
             if fresh is not None and fresh.status == intake.status:
-                registry.update_intake(
-                    intake.id, status="failed", error_code=queues.LOST_CODE, error_message=queues.LOST_MESSAGE
+                move(
+                    registry,
+                    intake.id,
+                    Step.JOB_FAILED,
+                    IntakeStatus.FAILED,
+                    current=intake.status,
+                    error_code=LOST_CODE,
+                    error_message=LOST_MESSAGE,
                 )
                 lost += 1
             continue
         if step == "process":
-            queue = queues.BATCH_QUEUE if intake.batch_id is not None else queues.INTAKE_QUEUE
-            queues.enqueue_process_intake(redis, intake.id, queue=queue)
+            jobs.process(intake.id, batch=intake.batch_id is not None)
             process += 1
         else:
-            queues.enqueue_issue_intake(redis, intake.id)
+            jobs.issue(intake.id)
             issue += 1
     return ReconcileResult(process, issue, lost, requeued)
 
@@ -284,7 +296,7 @@ def report_rows(registry: Registry, batch_id: str) -> list[ReportRow]:
             ReportRow(
                 source_ref=intake.source_ref or "",
                 intake_id=intake.id,
-                status="issued" if ecopy_id is not None else intake.status,
+                status=IntakeStatus.ISSUED if ecopy_id is not None else intake.status,
                 ecopy_id=ecopy_id or "",
                 doc_type=intake.doc_type or "",
                 pages=intake.page_count,

@@ -14,7 +14,8 @@ import itertools
 
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.read.extract.common import collapse, fold, nfc, real_date
+from pipeline.read.text.dates import real_date
+from pipeline.read.text.lines import collapse, fold, nfc
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 MONTHS_SPOKEN = {1: ("một", "giêng"), 4: ("tư", "bốn"), 12: ("mười hai", "chạp")}

@@ -2,7 +2,7 @@
 
 Used in-process by ``ecopy digitize``, ``ecopy sign --pending`` and the ``sign`` queue's jobs. The
 copy is issued for the intake's office with that office's key, signature level and time-stamp
-authority (:meth:`workers.context.Services.signer_for`); the certifier printed and stamped is the
+authority (:meth:`workflow.context.Services.signer_for`); the certifier printed and stamped is the
 signer who approved it. The QR carries the verification URL and a payload signed with the same
 key, for offline checks of paper. A signed copy that breaks any rule of
 :func:`pipeline.certify.structure_gate.copy_structure_problems` is never stored. The registry row is
@@ -29,11 +29,12 @@ from pipeline.certify.render import EncodedPage, render_ecopy
 from pipeline.certify.structure_gate import copy_structure_problems
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import SigningError
-from pipeline.models import DOC_TYPE_LABELS_VI, Certification, OcrResult, Page
+from pipeline.models import Certification, OcrResult, Page
+from pipeline.read.doctypes import registry as doctypes
 from pipeline.verify.verdict import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
-from workers.context import OfficeSigner, Services
+from workflow.context import OfficeSigner, Services
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def _render_sign_store(req: IssueRequest, svc: Services, office: OfficeSigner, e
         certificate_number=certificate_number,
         book_number=f"01/{today.year:04d}",
         doc_type=req.doc_type,
-        doc_title=DOC_TYPE_LABELS_VI.get(req.doc_type, req.doc_type),
+        doc_title=doctypes.label_vi(req.doc_type),
         development_only=issuer.development_only,
         qr_text=qr_text(verify_url, token),
     )

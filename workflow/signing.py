@@ -19,15 +19,14 @@ from pipeline.errors import EcopyError
 from storage.access import IntakeEvent
 from storage.errors import StorageError
 from storage.registry import IntakeRecord
-from workers import serialize
-from workers.context import Services
-from workers.issuing import IssueRequest, issue_ecopy
+from workflow import serialize
+from workflow.context import Services
+from workflow.issuing import IssueRequest, issue_ecopy
+from workflow.lifecycle import APPROVED_WAITING, SIGNABLE, IntakeStatus, Step, move
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống khi ký bản sao. Hệ thống sẽ thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
-SIGNABLE = ("ready", "review", "signing", "failed", "retrying")
-APPROVED_WAITING = "signing"  # approved by a signer, not issued yet
 
 
 def pages_prefix(intake_id: str) -> str:
@@ -57,7 +56,7 @@ def sign_intake(svc: Services, intake_id: str) -> SignOutcome:
         raise LookupError(f"no intake {intake_id}")
     done = svc.registry.find_by_intake(intake_id)
     if done is not None:
-        svc.registry.update_intake(intake_id, status="issued", ecopy_id=done.ecopy_id)
+        move(svc.registry, intake_id, Step.RECORD_ISSUED, IntakeStatus.ISSUED, ecopy_id=done.ecopy_id)
         return SignOutcome(intake_id, "issued", done.ecopy_id)
     if intake.status not in SIGNABLE or not intake.doc_type:
         # Not read yet (or read and failed): nothing to sign, and nothing about the intake to change.
@@ -76,7 +75,15 @@ def sign_intake(svc: Services, intake_id: str) -> SignOutcome:
     ]
     ocr = serialize.ocr_from_json(svc.store.get(f"{prefix}ocr.json"))
     reserved = svc.registry.reserve_ecopy_id(intake_id, new_ecopy_id())
-    svc.registry.update_intake(intake_id, status="signing", error_code=None, error_message=None)
+    move(
+        svc.registry,
+        intake_id,
+        Step.SIGN,
+        IntakeStatus.SIGNING,
+        current=intake.status,
+        error_code=None,
+        error_message=None,
+    )
     certifier = svc.registry.actor_display_names([intake.approved_by]).get(intake.approved_by or "")
     record = issue_ecopy(
         IssueRequest(
@@ -91,7 +98,7 @@ def sign_intake(svc: Services, intake_id: str) -> SignOutcome:
         ),
         svc,
     )
-    svc.registry.update_intake(intake_id, status="issued", ecopy_id=record.ecopy_id)
+    move(svc.registry, intake_id, Step.RECORD_ISSUED, IntakeStatus.ISSUED, ecopy_id=record.ecopy_id)
     svc.registry.add_intake_event(
         IntakeEvent(intake_id=intake_id, actor="system", action="issued", detail={"ecopy_id": record.ecopy_id})
     )
@@ -116,15 +123,20 @@ def sign_approved(
             outcome = sign_intake(svc, intake_id)
         except (EcopyError, StorageError) as e:
             log.warning("intake %s: signing failed: %s (%s)", intake_id, e.code, e.detail or e)
-            status = "retrying" if e.retryable else "failed"
-            svc.registry.update_intake(intake_id, status=status, error_code=e.code, error_message=e.message)
+            status = IntakeStatus.RETRYING if e.retryable else IntakeStatus.FAILED
+            move(svc.registry, intake_id, Step.JOB_FAILED, status, error_code=e.code, error_message=e.message)
             outcome = SignOutcome(intake_id, "failed", None, e.code, e.message, e.retryable)
         except LookupError as e:
             outcome = SignOutcome(intake_id, "skipped", error_message=str(e))
         except Exception:  # a bug must not stop the rest of the selection; this one is tried again alone
             log.exception("intake %s: signing crashed", intake_id)
-            svc.registry.update_intake(
-                intake_id, status="retrying", error_code="internal", error_message=INTERNAL_ERROR_MESSAGE
+            move(
+                svc.registry,
+                intake_id,
+                Step.JOB_FAILED,
+                IntakeStatus.RETRYING,
+                error_code="internal",
+                error_message=INTERNAL_ERROR_MESSAGE,
             )
             outcome = SignOutcome(intake_id, "failed", None, "internal", INTERNAL_ERROR_MESSAGE, True)
         outcomes.append(outcome)

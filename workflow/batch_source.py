@@ -38,23 +38,25 @@ from types import TracebackType
 from typing import BinaryIO, Literal
 
 from pipeline.errors import (
-    ArchiveTooLargeError,
     CorruptFileError,
     EcopyError,
     EmptyFileError,
     EncryptedFileError,
-    NestedArchiveError,
-    NestedFolderError,
-    SourceNotFoundError,
     TooLargeError,
-    TooManyEntriesError,
     TooManyPagesError,
-    UnsafePathError,
     UnsupportedTypeError,
-    ZipBombError,
 )
 from storage.errors import InvalidKeyError, ObjectNotFoundError
 from storage.objectstore import S3Access, S3Reader
+from workflow.errors import (
+    ArchiveTooLargeError,
+    NestedArchiveError,
+    NestedFolderError,
+    SourceNotFoundError,
+    TooManyEntriesError,
+    UnsafePathError,
+    ZipBombError,
+)
 
 log = logging.getLogger(__name__)
 

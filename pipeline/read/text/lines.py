@@ -1,4 +1,4 @@
-"""Helpers shared by the extractors: OCR-tolerant label anchoring, dates, vocabularies.
+"""The document's text as lines of OCR words: folding, OCR-tolerant label anchoring, spans, fields.
 
 Text is compared *folded*: diacritics stripped, đ→d, lower case. Folding maps every character
 to exactly one character, so a position found in the folded text is the same position in the
@@ -7,7 +7,6 @@ printed text and the words (with their boxes and confidences) behind a value can
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 import unicodedata
@@ -15,9 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.models import Box, FieldValue, OcrResult, Word
-
-# Confidence multiplier when a value fails its validator (not a 12-digit ID, not a real date...).
-INVALID_PENALTY = 0.4
+from pipeline.read.text.confidence import INVALID_PENALTY
 
 
 # ---- text --------------------------------------------------------------------------------------
@@ -377,61 +374,6 @@ def fix_digits(token: str) -> str:
     return token
 
 
-_DATE = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
-_DATE_WORDS = re.compile(r"ngay\s*(\S{1,3})\s*thang\s*(\S{1,3})\s*nam\s*(\S{4})")
-
-
-def real_date(d: int, m: int, y: int) -> str | None:
-    try:
-        dt.date(y, m, d)
-    except ValueError:
-        return None
-    if not 1900 <= y <= 2100:
-        return None
-    return f"{d:02d}/{m:02d}/{y:04d}"
-
-
-def find_date(text: str) -> tuple[str, int, int] | None:
-    """First dd/mm/yyyy-like date (OCR-tolerant); (normalised, start, end)."""
-    fixed = " ".join(fix_digits(t) for t in text.split(" "))
-    for m in _DATE.finditer(fixed):
-        d = real_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if d:
-            return d, m.start(), m.end()
-    # "04/1 1/1968": OCR split a number; positions are then approximate (the whole text)
-    joined = re.sub(r"(?<=[\d/])\s+(?=[\d/])", "", fixed)
-    if joined != fixed:
-        for m in _DATE.finditer(joined):
-            d = real_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            if d:
-                return d, 0, len(text)
-    return None
-
-
-def find_written_date(text: str) -> tuple[str, int, int] | None:
-    """'ngày 05 tháng 3 năm 2024' -> ('05/03/2024', start, end)."""
-    folded = fold(text)
-    for m in _DATE_WORDS.finditer(folded):
-        parts = [fix_digits(g).strip(".,") for g in m.groups()]
-        if all(p.isdigit() for p in parts):
-            d = real_date(int(parts[0]), int(parts[1]), int(parts[2]))
-            if d:
-                return d, m.start(), m.end()
-    return None
-
-
-def normalize_id(text: str, length: int = 12) -> tuple[str, bool]:
-    """The first run of digits (OCR-fixed) and whether it has the expected length."""
-    joined = "".join(fix_digits(t) for t in text.split())
-    runs = re.findall(r"\d+", joined)
-    if not runs:
-        return "", False
-    best = max(runs, key=len)
-    exact = [r for r in runs if len(r) == length]
-    value = exact[0] if exact else best
-    return value, len(value) == length
-
-
 def canonical(text: str, vocabulary: Sequence[str], min_similarity: float = 0.7) -> tuple[str, float] | None:
     """The vocabulary entry closest to ``text`` and its similarity, if close enough."""
     if not text.strip():
@@ -439,11 +381,6 @@ def canonical(text: str, vocabulary: Sequence[str], min_similarity: float = 0.7)
     scored = [(similarity(text, v), v) for v in vocabulary]
     score, best = max(scored)
     return (best, score) if score >= min_similarity else None
-
-
-SEXES = ("Nam", "Nữ")
-NATIONALITIES = ("Việt Nam",)
-CLASSIFICATIONS = ("Xuất sắc", "Giỏi", "Khá", "Trung bình khá", "Trung bình", "Yếu")
 
 
 def vocabulary_field(name: str, span: Span, vocabulary: Sequence[str], min_similarity: float = 0.7) -> FieldValue:
@@ -455,29 +392,3 @@ def vocabulary_field(name: str, span: Span, vocabulary: Sequence[str], min_simil
         return field_from_spans(name, [span], value=text, valid=False)
     value, score = match
     return field_from_spans(name, [span], value=value, factor=score)
-
-
-def date_field(name: str, spans: Sequence[Span]) -> FieldValue | None:
-    for span in spans:
-        found = find_date(span.text)
-        if found:
-            value, s, e = found
-            sub = span.line.span(span.start + s, span.start + e) if len(span.text) == span.end - span.start else span
-            return field_from_spans(name, [sub], value=value)
-    if spans and spans[0].text:
-        return field_from_spans(name, list(spans[:1]), valid=False)
-    return None
-
-
-def split_at_capitals(token: str) -> str:
-    """'CầnThơ' -> 'Cần Thơ', 'HuỳnhMinhPhúc' -> 'Huỳnh Minh Phúc': a capital after a small letter starts a word."""
-    out = []
-    for i, c in enumerate(token):
-        if i and c.isupper() and token[i - 1].islower():
-            out.append(" ")
-        out.append(c)
-    return "".join(out)
-
-
-def title_case_name(text: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] for w in text.split())

@@ -1,0 +1,110 @@
+"""What a document type is: one frozen value that says everything ecopy knows about the type.
+
+Like paperless-ngx's consume plugins: each module of :mod:`pipeline.read.doctypes` exports one
+``DOCTYPE`` that declares the documents it claims (its classification cues), the fields it
+returns (in display order, with the labels the document prints), whose name the document
+carries, where its signature block is, the QR payload it carries and its extractor.
+
+The extractor SHALL return only the fields the type declares, each with a value (NFC, "" when
+not found) and a confidence in 0..1 that starts from the OCR confidences of the words behind
+the value and drops when a validator fails. It SHALL NOT raise on a poor scan: a missing field
+is left out or empty with confidence 0.
+
+A type whose pages need a second look declares ``refine``, run after classification and before
+extraction. A document that carries a QR code (the CCCD) also declares ``qr_payload``, which
+tells its own payload from any other decoded text, and ``run_with_qr``, which reads the OCR lines
+together with the payloads found on the document's pages (none when the code could not be read:
+the fields then come from the printed text alone). The reading pipeline decodes QR codes only for
+such types.
+
+A type that declares no ``refine`` but a ``signature_block`` has that block re-read by
+:mod:`pipeline.read.reader` (the signer's name under the seal, see :mod:`pipeline.read.signer_block`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pipeline.errors import ExtractionError
+from pipeline.models import ExtractedFields, FieldValue, OcrResult, Page
+from pipeline.read.ocr import OcrOptions
+from pipeline.read.text.lines import TextLine, document_lines
+
+log = logging.getLogger(__name__)
+
+Refine = Callable[[Sequence[Page], OcrResult, OcrOptions], OcrResult]
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Printed text that tells a document's type; classification adds up the weights found."""
+
+    text: str
+    weight: float
+    whole_line: bool = False  # a title: the line must read as this and little else
+
+
+@dataclass(frozen=True)
+class BlockTitles:
+    """How a document type's signature block is found on its page."""
+
+    titles: tuple[str, ...]  # lines that head the block, as printed
+    after: tuple[str, ...] = ()  # labels of the line just above the block, if no title was read
+    after_date: bool = False  # ... or the written date ("Hà Nội, ngày 02 tháng 8 năm 2012")
+    across: bool = False  # signers side by side across the page (the spouses and the registrar)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a type returns, with its label as the document prints it (and in English)."""
+
+    name: str
+    label_vi: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """How a type's fields are read from its OCR lines (and QR payloads, for a type with a QR code)."""
+
+    run: Callable[[list[TextLine]], Mapping[str, FieldValue]]
+    run_with_qr: Callable[[list[TextLine], Sequence[str]], Mapping[str, FieldValue]] | None = None
+    # Re-read parts of the pages the page OCR reads poorly (a letter's signature block under its
+    # seal); the refined OCR is what the fields come from and what the e-copy's text layer carries.
+    refine: Refine | None = None
+
+
+@dataclass(frozen=True)
+class DocType:
+    """Everything ecopy knows about one type of document."""
+
+    name: str
+    label_vi: str
+    label_en: str
+    fields: tuple[Field, ...]  # in display order
+    cues: tuple[Cue, ...]
+    extractor: Extractor
+    holder_fields: tuple[str, ...] = ()  # whose name the document carries; none for a letter to an office
+    signature_block: BlockTitles | None = None  # re-read by the shared step; None: none, or its own refine
+    qr_payload: Callable[[str], bool] | None = None  # tells the type's own QR payload from other codes
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def extract(self, ocr: OcrResult, qr_payloads: Sequence[str] = ()) -> ExtractedFields:
+        run, run_with_qr = self.extractor.run, self.extractor.run_with_qr
+        try:
+            lines = document_lines(ocr)
+            found = run(lines) if run_with_qr is None else run_with_qr(lines, qr_payloads)
+        except (ValueError, IndexError, KeyError) as e:  # a bug must not lose the clerk's scan
+            raise ExtractionError(detail=f"{self.name}: {e!r}") from e
+        names = self.field_names
+        fields = {name: found[name] for name in names if name in found}
+        log.debug("%s: %d/%d fields", self.name, len(fields), len(names))
+        return ExtractedFields(doc_type=self.name, fields=fields)

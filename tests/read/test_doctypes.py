@@ -1,0 +1,89 @@
+"""The registry of document types: complete values, in display order, and the import rules.
+
+A type module imports only the contract and the text toolkit, never another type; the toolkit
+knows no document type. Both rules are read from the source (AST), so a new import that breaks
+them fails here rather than as an import cycle later.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import UnknownDocumentTypeError
+from pipeline.read.doctypes import registry
+from pipeline.read.doctypes.contract import DocType
+from pipeline.read.doctypes.registry import DOCTYPES, doc_type_names
+
+PIPELINE_READ = Path(__file__).resolve().parents[2] / "pipeline" / "read"
+DOCTYPES_DIR = PIPELINE_READ / "doctypes"
+TEXT_DIR = PIPELINE_READ / "text"
+# Modules of the doctypes package that are not a document type.
+NOT_A_TYPE = {"__init__", "contract", "registry"}
+
+
+def test_registry_order_is_the_display_order() -> None:
+    assert doc_type_names() == ("cccd_front", "birth_certificate", "diploma", "marriage_certificate", "generic_letter")
+    assert registry.FALLBACK == "generic_letter"
+    assert all(name == doc.name for name, doc in DOCTYPES.items())
+
+
+def test_every_type_module_is_registered() -> None:
+    modules = {p.stem for p in DOCTYPES_DIR.glob("*.py")} - NOT_A_TYPE
+    assert modules == set(DOCTYPES)
+
+
+@pytest.mark.parametrize("doc", list(DOCTYPES.values()), ids=list(DOCTYPES))
+def test_a_type_describes_itself_completely(doc: DocType) -> None:
+    assert doc.label_vi.strip() and doc.label_en.strip()
+    assert doc.fields, "a type returns fields"
+    assert len(set(doc.field_names)) == len(doc.fields), "a field is listed once"
+    for f in doc.fields:
+        assert f.label_vi.strip() and f.label_en.strip(), f.name
+    assert set(doc.holder_fields) <= set(doc.field_names)
+    assert doc.cues and all(c.text.strip() and c.weight > 0 for c in doc.cues)
+    assert doc.extractor.run is not None
+
+
+def test_holders_and_qr() -> None:
+    assert DOCTYPES["marriage_certificate"].holder_fields == ("husband_name", "wife_name")
+    assert DOCTYPES["generic_letter"].holder_fields == ()  # a letter to an office names no holder
+    assert [n for n, d in DOCTYPES.items() if d.qr_payload is not None] == ["cccd_front"]
+
+
+def test_unknown_type_is_refused_with_the_names_expected() -> None:
+    with pytest.raises(UnknownDocumentTypeError) as e:
+        registry.get("passport")
+    assert "passport" in (e.value.detail or "") and "cccd_front" in (e.value.detail or "")
+    assert registry.label_vi("passport") == "passport"  # an old record's type is still shown
+    assert registry.label_vi("birth_certificate") == "Giấy khai sinh"
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a source file imports (``from a.b import c`` counts as ``a.b`` and ``a.b.c``)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module if node.level == 0 else f"pipeline.read.doctypes.{node.module}"
+            out.add(base)
+            out.update(f"{base}.{a.name}" for a in node.names)
+    return out
+
+
+TYPE_MODULES = sorted(p for p in DOCTYPES_DIR.glob("*.py") if p.stem not in NOT_A_TYPE)
+
+
+@pytest.mark.parametrize("path", TYPE_MODULES, ids=lambda p: p.stem)
+def test_a_type_module_imports_no_other_type(path: Path) -> None:
+    others = {f"pipeline.read.doctypes.{name}" for name in DOCTYPES if name != path.stem}
+    others.add("pipeline.read.doctypes.registry")
+    assert not _imports(path) & others
+
+
+@pytest.mark.parametrize("path", sorted(TEXT_DIR.glob("*.py")), ids=lambda p: p.stem)
+def test_the_toolkit_knows_no_document_type(path: Path) -> None:
+    assert not {m for m in _imports(path) if m.startswith("pipeline.read.doctypes")}
