@@ -132,6 +132,8 @@ def load_limits(s: Settings) -> LoadLimits:
         max_pixels=s.max_pixels,
         max_pages=s.max_pages,
         max_total_pixels=s.max_total_pixels,
+        parse_memory_bytes=s.parse_memory_mb * 1024 * 1024,
+        parse_timeout_s=s.parse_timeout_s,
     )
 
 

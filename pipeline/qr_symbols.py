@@ -11,6 +11,8 @@ CCCD's QR code holds as UTF-8; with a zbar too old for that, :func:`payload_text
 guess, and a caller's ``accept`` (the shape of the payload it expects) chooses between readings.
 Nothing here raises on a bad image: a page whose code cannot be read yields no code, and the
 document is read from its printed text.
+The pixels come from an uploaded file, so each page's decoding is bounded in pixels and in time
+(:data:`QR_MAX_PIXELS`, :data:`QR_TIME_BUDGET_S`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ _MISREAD_AS = ("big5", "cp950", "big5hkscs", "shift_jis", "cp932", "latin-1", "c
 
 # Upscaling a page bigger than this many pixels costs more than it can find.
 _MAX_UPSCALE_PIXELS = 4_000_000
+# The budget of one page's QR decoding: zbar's time and memory grow with the pixels it is given.
+QR_MAX_PIXELS = 70_000_000  # above the loader's 60 Mpx page limit: a page it admits is scanned
+QR_TIME_BUDGET_S = 5.0  # no new variant after this; a card's QR is read in 10-90 ms
 
 
 @dataclass(frozen=True)
@@ -184,11 +189,19 @@ def _on_page(box: Box, scale: float, shape: tuple[int, ...]) -> Box:
 
 
 def decode_qr(
-    image: np.ndarray, page: int = 0, accept: Callable[[str], bool] | None = None, fallbacks: bool = True
+    image: np.ndarray,
+    page: int = 0,
+    accept: Callable[[str], bool] | None = None,
+    fallbacks: bool = True,
+    time_budget_s: float = QR_TIME_BUDGET_S,
 ) -> tuple[QrCode, ...]:
     """The QR codes on one page image. With ``accept``, only codes with an accepted reading
     (put first), and the fallbacks are tried until one is found; ``fallbacks=False``: the page
-    as it is only (one zbar pass, tens of milliseconds). Never raises."""
+    as it is only (one zbar pass, tens of milliseconds). Never raises.
+
+    The pixels come from an uploaded file, so the work is budgeted: a page over ``QR_MAX_PIXELS``
+    is not scanned (the loader's page budget is larger), and no further variant is started once
+    ``time_budget_s`` is spent (noise can make every zbar pass slow; the text is still read)."""
     started = time.perf_counter()
     found: tuple[QrCode, ...] = ()
     tried = 0
@@ -196,7 +209,13 @@ def decode_qr(
         grey = _grey(np.asarray(image))
         if grey.dtype != np.uint8 or grey.size == 0:
             return ()
+        if grey.size > QR_MAX_PIXELS:
+            log.info("page %d: %d pixels, over the QR budget: not scanned", page, grey.size)
+            return ()
         for name, variant, scale in _variants(grey):
+            if tried and time.perf_counter() - started > time_budget_s:
+                log.info("page %d: QR time budget (%.1f s) spent after %d pass(es)", page, time_budget_s, tried)
+                break
             tried += 1
             codes: list[QrCode] = []
             for data, box, guessed in _zbar(variant):
@@ -234,7 +253,10 @@ def accepts(accept: Callable[[str], bool], text: str) -> bool:
 
 
 def read_qr_codes(
-    pages: Sequence[Page], accept: Callable[[str], bool] | None = None, fallbacks: bool = True
+    pages: Sequence[Page],
+    accept: Callable[[str], bool] | None = None,
+    fallbacks: bool = True,
+    time_budget_s: float = QR_TIME_BUDGET_S,
 ) -> tuple[QrCode, ...]:
-    """The QR codes of every page, in page order (see :func:`decode_qr`)."""
-    return tuple(code for p in pages for code in decode_qr(p.image, p.index, accept, fallbacks))
+    """The QR codes of every page, in page order (see :func:`decode_qr`; the budget is per page)."""
+    return tuple(code for p in pages for code in decode_qr(p.image, p.index, accept, fallbacks, time_budget_s))

@@ -13,6 +13,7 @@ from pipeline.errors import (
     CorruptFileError,
     EmptyFileError,
     EncryptedFileError,
+    PageTooSmallError,
     TooLargeError,
     TooManyPagesError,
     UnsupportedTypeError,
@@ -139,8 +140,9 @@ def test_several_files_are_pages_in_order() -> None:
 
 
 def test_a_sliver_is_not_a_page() -> None:
-    with pytest.raises(CorruptFileError, match="quá nhỏ"):
+    with pytest.raises(PageTooSmallError, match="quá nhỏ") as e:
         load_document([SourceFile("thin.png", _image_bytes("PNG", (5000, 1)))], LIMITS)
+    assert e.value.code == "input.page_too_small"
     with pytest.raises(TooLargeError):
         load_document([SourceFile("strip.png", _image_bytes("PNG", (40_000, 100)))], LIMITS)
 
