@@ -15,15 +15,12 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from rq import Queue, Worker
 
-from api.app import create_app
 from api.auth import new_api_key
-from api.state import AppState
-from ecopy import wiring
 from ecopy.settings import Settings
 from tests.support.corpus import corpus_doc
+from tests.support.counter import counter_stack
 from tests.support.hostile import PAGE_TREE_LOOP, deflate_bomb_pdf
-from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
-from workflow import context
+from workers.queues import INTAKE_QUEUE
 
 MAX_RSS_KB = 1536 * 1024  # ru_maxrss is in kB on Linux
 
@@ -31,22 +28,7 @@ MAX_RSS_KB = 1536 * 1024  # ru_maxrss is in kB on Linux
 @pytest.fixture
 def counter(tmp_path: Path, redis_url: str) -> Iterator[tuple[TestClient, Redis]]:
     settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
-    services = wiring.build_services(settings, with_key=True)
-    context.configure(services)
-    conn = Redis.from_url(redis_url)
-    for q in (INTAKE_QUEUE, SIGN_QUEUE):
-        Queue(q, connection=conn).empty()
-    app = create_app(
-        AppState(
-            registry=services.registry,
-            store=services.store,
-            redis=conn,
-            trust_roots=services.trust_roots,
-            max_upload_bytes=20 * 1024 * 1024,
-            office=settings.office,
-            approve_wait_seconds=0,
-        )
-    )
+    services, conn, app = counter_stack(settings, redis_url)
     clerk = new_api_key(services.registry, role="clerk", office=settings.office)[1]
     with TestClient(app, headers={"Authorization": f"Bearer {clerk}"}) as client:
         yield client, conn

@@ -26,6 +26,7 @@ from ecopy.devtools.ports import free_port
 from ecopy.settings import Settings
 from storage.objectstore import S3Store
 from tests.support.corpus import corpus_doc
+from tests.support.counter import counter_stack
 from workers import jobs
 from workers.queues import INTAKE_QUEUE, SIGN_QUEUE
 from workflow import context
@@ -46,24 +47,9 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Ite
             "database_url": request.getfixturevalue("pg_url"),
         }
     settings = Settings(**overrides)
-    services = wiring.build_services(settings, with_key=True)
+    services, conn, app = counter_stack(settings, redis_url)
     if request.param == "s3-postgresql":
         assert isinstance(services.store, S3Store)
-    context.configure(services)
-    conn = Redis.from_url(redis_url)
-    for q in (INTAKE_QUEUE, SIGN_QUEUE):
-        Queue(q, connection=conn).empty()
-    app = create_app(
-        AppState(
-            registry=services.registry,
-            store=services.store,
-            redis=conn,
-            trust_roots=services.trust_roots,
-            max_upload_bytes=20 * 1024 * 1024,
-            office=settings.office,
-            approve_wait_seconds=0,  # the tests drain the sign queue themselves
-        )
-    )
     clerk = new_api_key(services.registry, role="clerk", office=settings.office)[1]
     signer = new_api_key(services.registry, role="signer", office=settings.office)[1]
     with TestClient(app, headers={"Authorization": f"Bearer {clerk}"}) as client:
