@@ -2,7 +2,7 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OMP_THREAD_LIMIT=1
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript fonts-noto-core fonts-dejavu-core \
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils qpdf ghostscript fonts-noto-core fonts-dejavu-core \
       libzbar0 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 # The second OCR model (see the Makefile's ocr-models): tessdata_best_int vie, pinned by hash.

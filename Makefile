@@ -9,8 +9,8 @@ CORPUS ?= ../shared/corpus/dev
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# System packages: OCR (Vietnamese), PDF tools, Redis, fonts with Vietnamese glyphs, zbar (QR).
-APT_RUN  := tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript redis-server \
+# System packages: OCR (Vietnamese; English for the machine-readable zones of ID cards and passports), PDF tools, Redis, fonts with Vietnamese glyphs, zbar (QR).
+APT_RUN  := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils qpdf ghostscript redis-server \
             fonts-noto-core fonts-dejavu-core libzbar0 ca-certificates
 # Extra for tests: NSS tools for poppler's pdfsig trust store, compose to validate docker-compose.yml,
 # Chromium for the Playwright browser tests (Playwright never downloads a browser here),

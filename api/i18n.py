@@ -107,7 +107,28 @@ _DOC_TYPES: dict[str, dict[str, str]] = {
 def doc_type_label(lang: str, doc_type: str | None) -> str:
     if not doc_type:
         return t(lang, "doc_type.unknown")
+    if doc_type == doctypes.UNKNOWN:
+        return t(lang, "doc_type.unrecognised")
     return _pick(_DOC_TYPES, lang, doc_type) or doc_type
+
+
+def doc_title(lang: str, doc_type: str | None, title: str | None) -> str | None:
+    """The document's legal title, as its copy is (or will be) certified under: the type's label in
+    ``lang`` (in Vietnamese the stored title, which is what the statement printed), or for a type
+    whose title the clerk types ("other") that title as typed, in any language. None: none yet."""
+    doc = doctypes.DOCTYPES.get(doc_type or "")
+    if doc is None:
+        return None
+    if doc.title_from_clerk:
+        return title or None
+    if lang == DEFAULT_LANG:
+        return title or doc.label_vi
+    return _pick(_DOC_TYPES, lang, doc.name)
+
+
+def doc_heading(lang: str, doc_type: str | None, title: str | None) -> str:
+    """What a page shows for a document: its title, else the type's label (or "not recognised")."""
+    return doc_title(lang, doc_type, title) or doc_type_label(lang, doc_type)
 
 
 _VERDICTS: dict[str, dict[str, str]] = {
@@ -178,6 +199,42 @@ _TEXT: dict[str, dict[str, str]] = {
     "loading": {"vi": "Đang tải…", "en": "Loading…"},
     "doc_type.unknown": {"vi": "Chưa xác định", "en": "Not yet known"},
     "doc_type.auto": {"vi": "Tự nhận dạng", "en": "Detect automatically"},
+    "doc_type.unrecognised": {"vi": "Chưa nhận ra loại giấy tờ", "en": "Document type not recognised"},
+    "doc_type.pick": {
+        "vi": "Gõ để tìm loại giấy tờ, hoặc để trống để tự nhận dạng",
+        "en": "Type to search for a document type, or leave empty to detect it",
+    },
+    "doc_type.search": {"vi": "Gõ để tìm loại giấy tờ", "en": "Type to search for a document type"},
+    "doc_type.not_in_list": {
+        "vi": "Loại giấy tờ không có trong danh sách. Hãy chọn trong danh sách, hoặc chọn “Giấy tờ khác”.",
+        "en": "This document type is not in the list. Choose one from the list, or choose “Other document”.",
+    },
+    "doc_title.label": {
+        "vi": "Tên giấy tờ (như in trên bản gốc, bắt buộc)",
+        "en": "Document title (as printed on the original, required)",
+    },
+    "doc_title.required": {
+        "vi": "Hãy nhập tên giấy tờ như in trên bản gốc.",
+        "en": "Please type the document's title as printed on the original.",
+    },
+    "intake.type_heading": {"vi": "Loại giấy tờ", "en": "Document type"},
+    "intake.type_change": {"vi": "Đổi loại giấy tờ và đọc lại", "en": "Change the type and read again"},
+    "intake.type_save_title": {"vi": "Lưu tên giấy tờ", "en": "Save the title"},
+    "intake.type_changing": {"vi": "Đang đổi loại giấy tờ…", "en": "Changing the document type…"},
+    "intake.type_changed": {
+        "vi": "Đã đổi loại giấy tờ. Hồ sơ đang được đọc lại.",
+        "en": "Type changed. The document is being read again.",
+    },
+    "intake.type_required": {
+        "vi": "Hệ thống không nhận ra loại giấy tờ này. Hãy chọn loại giấy tờ bên dưới (nếu không có trong danh "
+        "sách, chọn “Giấy tờ khác” và nhập tên giấy tờ) trước khi gửi người ký.",
+        "en": "The system did not recognise this document's type. Choose its type below (if it is not in the "
+        "list, choose “Other document” and type its title) before sending it to the signer.",
+    },
+    "intake.title_required": {
+        "vi": "Hãy nhập tên giấy tờ (loại “Giấy tờ khác”) trước khi gửi người ký.",
+        "en": "Type the document's title (type “Other document”) before sending it to the signer.",
+    },
     "none": {"vi": "—", "en": "—"},
     # login
     "login.title": {"vi": "Đăng nhập", "en": "Sign in"},
@@ -293,6 +350,8 @@ _TEXT: dict[str, dict[str, str]] = {
     "event.rejected": {"vi": "Trả lại hồ sơ", "en": "Sent back"},
     "event.revoked": {"vi": "Thu hồi bản sao", "en": "Copy revoked"},
     "event.read": {"vi": "Đọc xong tài liệu", "en": "Document read"},
+    "event.type_changed": {"vi": "Đổi loại giấy tờ", "en": "Document type changed"},
+    "event.type_from_to": {"vi": "{old} → {new}", "en": "{old} → {new}"},
     "event.issued": {"vi": "Đã ký và cấp bản sao", "en": "Copy signed and issued"},
     "event.files": {"vi": "{n} tệp", "en": "{n} file(s)"},
     "event.reason": {"vi": "Lý do: {reason}", "en": "Reason: {reason}"},
@@ -605,6 +664,15 @@ _ERROR_MESSAGES_EN: dict[str, str] = {
     "input.too_large": "The file is too large. Scan at 300 dpi or split it into several smaller files.",
     "input.too_many_pages": "The document has too many pages. Split it into smaller documents.",
     "input.unknown_doc_type": "Invalid document type. Choose a type from the list.",
+    # workflow.errors: the document's type and title
+    "intake.type_required": (
+        "The system did not recognise this document's type, so no copy is issued. Choose its type from the list; "
+        "if it is not there, choose “Other document” (other) and type the document's title as printed on it."
+    ),
+    "input.doc_title_required": (
+        "For “Other document”, type the document's title exactly as printed on the original (for example "
+        "“Academic transcript”, in the document's own language); the certification statement prints it."
+    ),
     "input.no_text": (
         "No text was found on the scan (a blank page, or an image too small or too blurred). Check that the right "
         "side of the document was scanned, then scan it again at 300 dpi."

@@ -18,10 +18,12 @@ from api.auth import Principal, actor_names, load_intake_for
 from api.lookups import holder_name
 from api.state import AppState
 from pipeline.models import REVIEW_THRESHOLD, SourceFile
+from pipeline.read.doctypes import registry as doctypes
 from storage.registry import IntakeRecord
 from workers.queues import RqJobs
 from workflow import counter
 from workflow.counter import FIELD_ORDER, field_order, normalize_owner_id
+from workflow.doctitle import type_named
 from workflow.errors import IntakeWrongStateError
 from workflow.lifecycle import EDITABLE, IN_FLIGHT, IntakeStatus
 
@@ -30,6 +32,7 @@ __all__ = [
     "FIELD_ORDER",
     "IN_FLIGHT",
     "approve",
+    "change_type",
     "correct",
     "create",
     "field_order",
@@ -67,14 +70,25 @@ def _error_of(intake: IntakeRecord, lang: str) -> dict[str, str] | None:
     return {"code": intake.error_code, "message": message}
 
 
+def _type_note(intake: IntakeRecord, lang: str) -> str | None:
+    """Why the intake cannot go to the signer yet: its type is not named (or "other" has no title)."""
+    if intake.doc_type is None or intake.status not in EDITABLE or type_named(intake):
+        return None
+    return i18n.t(lang, "intake.title_required" if intake.doc_type in doctypes.DOCTYPES else "intake.type_required")
+
+
 def intake_summary(intake: IntakeRecord, lang: str = "vi", names: dict[str, str] | None = None) -> dict[str, Any]:
     names = names or {}
+    note = _type_note(intake, lang)
     return {
         "id": intake.id,
         "status": intake.status,
         "status_label": i18n.status_label(lang, intake.status),
         "doc_type": intake.doc_type,
         "doc_type_label": i18n.doc_type_label(lang, intake.doc_type) if intake.doc_type else None,
+        "doc_title": i18n.doc_title(lang, intake.doc_type, intake.doc_title),
+        "type_required": note is not None,
+        "type_note": note,
         "owner_id": intake.owner_id,
         "file_names": intake.file_names,
         "office": intake.office,
@@ -150,7 +164,12 @@ def _status_in_words() -> Iterator[None]:
 
 # ---- steps -------------------------------------------------------------------------------------
 def create(
-    state: AppState, principal: Principal, uploads: Sequence[SourceFile], doc_type: str | None, owner_id: str | None
+    state: AppState,
+    principal: Principal,
+    uploads: Sequence[SourceFile],
+    doc_type: str | None,
+    owner_id: str | None,
+    doc_title: str | None = None,
 ) -> IntakeRecord:
     return counter.create(
         state.registry,
@@ -161,7 +180,18 @@ def create(
         uploads=uploads,
         doc_type=doc_type,
         owner_id=owner_id,
+        doc_title=doc_title,
     )
+
+
+def change_type(
+    state: AppState, principal: Principal, intake_id: str, doc_type: str, doc_title: str | None
+) -> IntakeRecord:
+    intake = load_intake_for(state, principal, intake_id, roles=("clerk",))
+    with _status_in_words():
+        return counter.change_type(
+            state.registry, intake, principal.actor, doc_type, doc_title, jobs=RqJobs(state.redis)
+        )
 
 
 def correct(state: AppState, principal: Principal, intake_id: str, changes: Any) -> IntakeRecord:

@@ -80,6 +80,8 @@ def describe(
         record["doc_type_label"] = (
             doctypes.label_vi(rec.doc_type) if lang == i18n.DEFAULT_LANG else i18n.doc_type_label(lang, rec.doc_type)
         )
+        # The title the copy's statement printed (for "other": the clerk's, in every language).
+        record["doc_title"] = i18n.doc_title(lang, rec.doc_type, rec.doc_title)
         record["issued_on"] = rec.issued_at.astimezone(VN_TZ).strftime("%d/%m/%Y")
         record["holder_name"] = holder_name(rec.doc_type, rec.fields)
     access = ecopy_access(principal, rec)

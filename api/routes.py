@@ -19,11 +19,11 @@ from api.auth import OptionalPrincipal, Principal, actor_names, ecopy_access, lo
 from api.lookups import lookup_file, lookup_id, record_lookup
 from api.state import EcopyNotFoundError, ForbiddenError, StateDep
 from pipeline.ecopy_id import normalize_ecopy_id
-from pipeline.errors import EcopyError, InputError, UnknownDocumentTypeError
+from pipeline.errors import EcopyError, InputError
 from pipeline.models import SourceFile
-from pipeline.read.doctypes import registry as doctypes
 from pipeline.read.load import LoadLimits, check_file
 from storage.registry import EcopyRecord
+from workflow.doctitle import check_type
 from workflow.lifecycle import IntakeStatus
 from workflow.signing import pages_prefix
 
@@ -74,15 +74,16 @@ async def create_intake(
     st: StateDep,
     principal: Clerk,
     files: Annotated[list[UploadFile], File(description="scans: JPEG, PNG, TIFF or PDF")],
-    doc_type: Annotated[str | None, Form()] = None,
+    doc_type: Annotated[str | None, Form(description="a catalogue type; default: recognised")] = None,
     owner_id: Annotated[str | None, Form(description="the citizen's personal ID number (12 digits)")] = None,
+    doc_title: Annotated[
+        str | None, Form(description='with doc_type "other": the title as printed on the document (required)')
+    ] = None,
 ) -> dict[str, str]:
-    doc_type = doc_type or None
-    if doc_type is not None and doc_type not in doctypes.DOCTYPES:
-        raise UnknownDocumentTypeError(detail=f"doc_type must be one of {', '.join(doctypes.DOCTYPES)}")
+    doc_type, doc_title = check_type(doc_type or None, doc_title)  # refused before the scans are read
     owner = steps.normalize_owner_id(owner_id)
     uploads = await _read_uploads(files, st.max_upload_bytes)
-    intake = await run_in_threadpool(steps.create, st, principal, uploads, doc_type, owner)
+    intake = await run_in_threadpool(steps.create, st, principal, uploads, doc_type, owner, doc_title)
     return {"id": intake.id, "status": intake.status}
 
 
@@ -117,6 +118,20 @@ def correct_fields(
     st: StateDep, principal: Clerk, intake_id: str, fields: Annotated[dict[str, Any], Body(embed=True)]
 ) -> dict[str, Any]:
     return steps.intake_detail(st, steps.correct(st, principal, intake_id, fields))
+
+
+@router.post("/intakes/{intake_id}/type")
+def change_intake_type(
+    st: StateDep,
+    request: Request,
+    principal: Clerk,
+    intake_id: str,
+    doc_type: Annotated[str, Body(embed=True)],
+    doc_title: Annotated[str | None, Body(embed=True)] = None,
+) -> dict[str, Any]:
+    """The clerk names or changes the document's type; a new type is read again with its extractor."""
+    changed = steps.change_type(st, principal, intake_id, doc_type, doc_title)
+    return steps.intake_detail(st, changed, i18n.answer_lang(request))
 
 
 @router.post("/intakes/{intake_id}/submit")

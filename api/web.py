@@ -166,6 +166,10 @@ def _ui_strings(lang: str) -> dict[str, Any]:
         "sign.result_ok",
         "ecopy.revoked_done",
         "verify.need_file",
+        "doc_type.not_in_list",
+        "doc_title.required",
+        "intake.type_changing",
+        "intake.type_changed",
     )
     return {
         "lang": lang,
@@ -173,6 +177,7 @@ def _ui_strings(lang: str) -> dict[str, Any]:
         "statuses": {s: i18n.status_label(lang, s) for s in i18n.INTAKE_STATUSES},
         "doc_types": {d: i18n.doc_type_label(lang, d) for d in doctypes.DOCTYPES},
         "doc_type_unknown": i18n.t(lang, "doc_type.unknown"),
+        "doc_type_unrecognised": i18n.t(lang, "doc_type.unrecognised"),
     }
 
 
@@ -200,6 +205,10 @@ def render(
         ecopy_status_label=functools.partial(i18n.ecopy_status_label, lang),
         role_label=functools.partial(i18n.role_label, lang),
         doc_type_label=functools.partial(i18n.doc_type_label, lang),
+        doc_heading=functools.partial(i18n.doc_heading, lang),
+        # The type picker: the catalogue in display order, and the types whose title the clerk types.
+        doc_type_choices=[(d, i18n.doc_type_label(lang, d)) for d in doctypes.doc_type_names()],
+        title_types=[d.name for d in doctypes.DOCTYPES.values() if d.title_from_clerk],
         verdict_label=functools.partial(i18n.verdict_label, lang),
         verdict_explanation=functools.partial(i18n.verdict_explanation, lang),
         channel_label=functools.partial(i18n.channel_label, lang),
@@ -366,6 +375,18 @@ def _event_rows(lang: str, doc_type: str | None, events: list[dict[str, Any]]) -
                 parts.append(i18n.t(lang, "event.files", n=detail["files"]))
             if detail.get("doc_type"):
                 parts.append(i18n.doc_type_label(lang, str(detail["doc_type"])))
+            if detail.get("doc_title"):
+                parts.append(str(detail["doc_title"]))
+            if isinstance(detail.get("from"), dict) and isinstance(detail.get("to"), dict):  # a type change
+                old, new = detail["from"], detail["to"]
+                parts.append(
+                    i18n.t(
+                        lang,
+                        "event.type_from_to",
+                        old=i18n.doc_heading(lang, old.get("doc_type"), old.get("doc_title")),
+                        new=i18n.doc_heading(lang, new.get("doc_type"), new.get("doc_title")),
+                    )
+                )
             if isinstance(detail.get("fields"), list | dict):
                 parts.append(", ".join(i18n.field_label(lang, str(f), doc_type) for f in detail["fields"]))
             if detail.get("reason"):

@@ -190,14 +190,29 @@ def print_summary(registry: Registry, batch_id: str, report_dir: Path, out: Text
         out.write(f"  … và {len(failed) - 20} hồ sơ lỗi khác (xem báo cáo)\n")
     review = [r for r in rows if r.status == IntakeStatus.REVIEW]
     for r in review[:10]:
+        if r.doc_type not in doctypes.DOCTYPES:  # not recognised: a person names its type
+            out.write(f"  ? {r.source_ref}: chưa nhận ra loại giấy tờ — cần người chọn loại giấy tờ\n")
+            continue
         label = doctypes.label_vi(r.doc_type)
         out.write(f"  ? {r.source_ref}: {label}, độ tin cậy thấp nhất {r.min_confidence} — cần người duyệt\n")
     out.write(f"Báo cáo: {csv_path}\n         {json_path}\n")
     return 1 if failed else 0
 
 
-def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, report_dir: Path, wait: bool) -> int:
+def run(
+    s: Settings,
+    spec: str,
+    *,
+    doc_type: str | None,
+    office: str | None,
+    report_dir: Path,
+    wait: bool,
+    doc_title: str | None = None,
+) -> int:
     from workflow.batch_source import open_source
+    from workflow.doctitle import check_type
+
+    doc_type, doc_title = check_type(doc_type, doc_title)  # "other" without --title: refused before anything
 
     registry = wiring.build_registry(s)
     store = wiring.build_store(s)
@@ -218,6 +233,7 @@ def run(s: Settings, spec: str, *, doc_type: str | None, office: str | None, rep
             jobs=RqJobs(redis),
             office=office,
             doc_type=doc_type,
+            doc_title=doc_title,
             limits=wiring.load_limits(s),
             on_document=shown,
         )

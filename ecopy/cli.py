@@ -50,8 +50,13 @@ def cmd_init(s: Settings, args: argparse.Namespace) -> int:
 def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import wiring
     from pipeline.read.reader import read_document
+    from workflow.doctitle import check_type, title_vi
+    from workflow.errors import TypeRequiredError
     from workflow.issuing import IssueRequest, issue_ecopy
 
+    doc_type, doc_title = check_type(args.type, args.title)  # "other" without --title: refused before reading
+    if args.title and doc_title is None:
+        print(f"Bỏ qua --title: loại {args.type} có tên riêng trong danh mục.", file=sys.stderr)
     files = []
     for p in args.files:
         path = Path(p)
@@ -59,10 +64,25 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
             raise InputError(f"Không tìm thấy tệp {p}. Kiểm tra lại đường dẫn.")
         files.append(SourceFile(name=path.name, data=path.read_bytes()))
     svc = wiring.build_services(s, with_key=True)
-    result = read_document(files, svc.read_options, doc_type=args.type)
+    result = read_document(files, svc.read_options, doc_type=doc_type)
+    if title_vi(result.classification.doc_type, doc_title) is None:  # not recognised: nothing is issued
+        raise TypeRequiredError(
+            "Hệ thống không nhận ra loại giấy tờ này nên không cấp bản sao. Hãy chạy lại với loại giấy tờ: "
+            f"--type LOẠI (một trong: {', '.join(doctypes.doc_type_names())}), hoặc với giấy tờ ngoài danh mục: "
+            '--type other --title "Tên giấy tờ như in trên bản gốc".',
+            detail=f"classified {result.classification.doc_type!r} "
+            f"(confidence {result.classification.confidence:.2f}); nothing stored",
+        )
     fields = result.fields.to_dict()
     record = issue_ecopy(
-        IssueRequest(pages=result.pages, ocr=result.ocr, doc_type=result.classification.doc_type, fields=fields), svc
+        IssueRequest(
+            pages=result.pages,
+            ocr=result.ocr,
+            doc_type=result.classification.doc_type,
+            fields=fields,
+            doc_title=doc_title,
+        ),
+        svc,
     )
     location = wiring.object_location(svc.store, record.object_key)
     if args.json:
@@ -73,6 +93,7 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
                     "pdf": location,
                     "sha256": record.sha256,
                     "doc_type": record.doc_type,
+                    "doc_title": record.doc_title,
                     "doc_type_confidence": round(result.classification.confidence, 3),
                     "pages": record.page_count,
                     "verify_url": svc.issuer.verify_url(record.ecopy_id),
@@ -90,7 +111,7 @@ def cmd_digitize(s: Settings, args: argparse.Namespace) -> int:
     print(f"  SHA-256    : {record.sha256}")
     print(f"  Kiểm tra   : {svc.issuer.verify_url(record.ecopy_id)}")
     print(
-        f"  Loại       : {doctypes.label_vi(record.doc_type)} ({record.doc_type}, "
+        f"  Loại       : {record.doc_title or doctypes.label_vi(record.doc_type)} ({record.doc_type}, "
         f"độ tin cậy {result.classification.confidence:.2f})"
     )
     print("  Thông tin đọc được (độ tin cậy; ! = cần kiểm tra lại):")
@@ -194,8 +215,13 @@ def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
         file_sha256=digest,
         verdict=verdict.status,
     )
+    rec = registry.get_ecopy(verdict.ecopy_id) if verdict.record is not None and verdict.ecopy_id else None
+    title = (rec.doc_title or doctypes.label_vi(rec.doc_type)) if rec is not None else None  # as the statement says
     if args.json:
-        print(json.dumps(verdict_to_dict(verdict), ensure_ascii=False, indent=2))
+        answer = verdict_to_dict(verdict)
+        if isinstance(answer.get("record"), dict):
+            answer["record"]["doc_title"] = title  # type: ignore[index]
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
         from api.i18n import verdict_explanation, verdict_label
 
@@ -204,6 +230,8 @@ def cmd_verify(s: Settings, args: argparse.Namespace) -> int:
             + (f" — {verdict.ecopy_id}" if verdict.ecopy_id else "")
         )
         print(f"  {verdict_explanation('vi', verdict.status)}")
+        if title:
+            print(f"  Giấy tờ: {title}")
         for r in verdict.reasons:
             print(f"  - {r}")
     return VERDICT_EXIT[verdict.status]
@@ -243,7 +271,13 @@ def cmd_batch(s: Settings, args: argparse.Namespace) -> int:
     if len(args.source) != 1:
         raise InputError("Mỗi lần chỉ chạy một lô: một thư mục, một tệp ZIP hoặc một s3://bucket/tiền-tố.")
     return batchrun.run(
-        s, args.source[0], doc_type=args.type, office=args.office, report_dir=report_dir, wait=not args.no_wait
+        s,
+        args.source[0],
+        doc_type=args.type,
+        doc_title=args.title,
+        office=args.office,
+        report_dir=report_dir,
+        wait=not args.no_wait,
     )
 
 
@@ -415,8 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("digitize", help="read, certify, sign and register one document (files = its pages)")
     sp.add_argument("files", nargs="+", help="scans of ONE document, in page order (JPEG, PNG, TIFF, PDF)")
     sp.add_argument(
-        "--type", choices=doctypes.doc_type_names(), help="document type (default: recognised automatically)"
+        "--type",
+        choices=doctypes.doc_type_names(),
+        help="document type (default: recognised automatically; an unrecognised document is refused)",
     )
+    sp.add_argument("--title", help=f"with --type {doctypes.OTHER}: the document's title as printed on it (required)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(func=cmd_digitize)
 
@@ -455,8 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("source", nargs="+", metavar="SOURCE", help="folder, ZIP, s3://bucket/prefix — or: status ID")
     sp.add_argument(
-        "--type", choices=doctypes.doc_type_names(), help="every document is of this type (default: recognised)"
+        "--type",
+        choices=doctypes.doc_type_names(),
+        help="every document is of this type (default: recognised; unrecognised ones go to review)",
     )
+    sp.add_argument("--title", help=f"with --type {doctypes.OTHER}: the documents' title (required)")
     sp.add_argument("--office", help="archive's office (default ECOPY_OFFICE)")
     sp.add_argument("--report-dir", default="batch-reports", help="where the CSV and JSON report go")
     sp.add_argument("--no-wait", action="store_true", help="submit and return; watch later with 'batch status'")

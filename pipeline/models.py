@@ -89,8 +89,9 @@ class OcrResult:
 
 @dataclass(frozen=True)
 class Classification:
+    # A catalogue type, or "unknown" (registry.UNKNOWN: no type recognised; never issued as such).
     doc_type: str
-    confidence: float
+    confidence: float  # the classifier's measured probability that ``doc_type`` is right
     scores: Mapping[str, float] = field(default_factory=dict)
 
 

@@ -85,6 +85,7 @@ class EcopyRecord:
     signature_level: str | None = None  # PAdES level of the current version (B-B … B-LTA)
     timestamp_expiry: dt.datetime | None = None  # when the newest time-stamp's certificates expire
     version: int = 1  # 1 as issued; each `ecopy extend` adds one
+    doc_title: str | None = None  # the legal title the statement printed (None: rows before 0005)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +118,7 @@ class IntakeRecord:
     submitted_at: dt.datetime | None = None
     approved_by: str | None = None  # the signer who approved it; a counter intake is signed only then
     review_note: str | None = None  # the signer's reason for sending it back
+    doc_title: str | None = None  # the clerk's title of an "other" document (None: the type's label)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,6 +202,7 @@ ecopies = sa.Table(
     sa.Column("signature_level", sa.String(8), nullable=True),
     sa.Column("timestamp_expiry", UTCDateTime(), nullable=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("doc_title", sa.Text, nullable=True),
     sa.UniqueConstraint("sha256", name="uq_ecopies_sha256"),
     sa.UniqueConstraint("intake_id", name="uq_ecopies_intake_id"),
     sa.CheckConstraint("status IN ('issued', 'revoked', 'superseded')", name="ck_ecopies_status"),
@@ -235,6 +238,7 @@ intakes = sa.Table(
     sa.Column("submitted_at", UTCDateTime(), nullable=True),
     sa.Column("approved_by", sa.String(64), nullable=True),
     sa.Column("review_note", sa.Text, nullable=True),
+    sa.Column("doc_title", sa.Text, nullable=True),
     sa.Index("ix_intakes_status_created_at", "status", "created_at"),
     sa.Index("ix_intakes_batch_id_status", "batch_id", "status"),
 )
@@ -285,6 +289,7 @@ _INTAKE_UPDATABLE = frozenset(
         "submitted_at",
         "approved_by",
         "review_note",
+        "doc_title",
     }
 )
 
@@ -600,6 +605,7 @@ class Registry(AccessMixin, SigningMixin):
         file_names: list[str],
         doc_type_hint: str | None = None,
         *,
+        doc_title: str | None = None,
         status: str = "received",
         batch_id: str | None = None,
         source_ref: str | None = None,
@@ -616,6 +622,7 @@ class Registry(AccessMixin, SigningMixin):
             "office": office,
             "doc_type_hint": doc_type_hint,
             "doc_type": None,
+            "doc_title": doc_title,
             "file_keys": list(file_keys),
             "file_names": list(file_names),
             "fields": {},
@@ -844,6 +851,7 @@ def _ecopy_row(rec: EcopyRecord) -> dict[str, Any]:
         "signature_level": rec.signature_level,
         "timestamp_expiry": rec.timestamp_expiry,
         "version": rec.version,
+        "doc_title": rec.doc_title,
     }
 
 
@@ -867,6 +875,7 @@ def _ecopy_from_row(row: RowMapping) -> EcopyRecord:
         signature_level=row["signature_level"],
         timestamp_expiry=row["timestamp_expiry"],
         version=int(row["version"] or 1),
+        doc_title=row.get("doc_title"),
     )
 
 
@@ -898,6 +907,7 @@ def _intake_from_row(row: RowMapping) -> IntakeRecord:
         submitted_at=row["submitted_at"],
         approved_by=row["approved_by"],
         review_note=row["review_note"],
+        doc_title=row.get("doc_title"),
     )
 
 

@@ -34,6 +34,7 @@ from storage import errors as storage_errors
 from storage.objectstore import ObjectStore
 from storage.registry import BatchRecord, IntakeRecord, Registry
 from workflow.batch_source import BatchDocument, BatchSource
+from workflow.doctitle import check_type
 from workflow.intakes import store_originals
 from workflow.jobqueue import LOST_CODE, LOST_MESSAGE, JobQueue, job_id
 from workflow.lifecycle import FINISHED, IntakeStatus, Step, move
@@ -57,9 +58,10 @@ RETRYABLE_CODES = _retryable_codes()
 
 
 # ---- identities ---------------------------------------------------------------------------------
-def batch_id_for(source: BatchSource, office: str, doc_type: str | None) -> str:
-    """Same source, office and type → same batch: that is what makes a re-run a resume."""
-    digest = hashlib.sha256(f"{source.kind}\n{source.fingerprint}\n{office}\n{doc_type or ''}".encode()).digest()
+def batch_id_for(source: BatchSource, office: str, doc_type: str | None, doc_title: str | None = None) -> str:
+    """Same source, office and type (and title, for "other") → same batch: that is what makes a re-run a resume."""
+    key = f"{source.kind}\n{source.fingerprint}\n{office}\n{doc_type or ''}" + (f"\n{doc_title}" if doc_title else "")
+    digest = hashlib.sha256(key.encode()).digest()
     value = int.from_bytes(digest[:8], "big")
     code = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(12))
     return f"LO-{code[:4]}-{code[4:8]}-{code[8:]}"
@@ -89,15 +91,19 @@ def submit_batch(
     doc_type: str | None,
     limits: LoadLimits,
     on_document: Callable[[int, int, str], None] | None = None,
+    doc_title: str | None = None,
 ) -> SubmitResult:
     """Record the batch and its documents (uploading only those not known yet), then enqueue.
 
     A document that cannot be taken (unsafe ZIP entry, empty or wrong-type file…) is recorded as
-    failed with its code and message; the rest of the batch goes on.
+    failed with its code and message; the rest of the batch goes on. ``doc_type`` "other" needs
+    ``doc_title``, the title of every document of the batch. A document no type is named for and
+    classification does not recognise goes to review (:mod:`workflow.reading`), never issued by itself.
     """
+    doc_type, doc_title = check_type(doc_type, doc_title)
     batch = registry.create_batch(
         BatchRecord(
-            id=batch_id_for(source, office, doc_type),
+            id=batch_id_for(source, office, doc_type, doc_title),
             kind=source.kind,
             location=source.location,
             fingerprint=source.fingerprint,
@@ -119,7 +125,7 @@ def submit_batch(
             files = _read_document(doc, limits)
         except InputError as e:
             refused += 1
-            _record_refused(registry, batch, intake_id, doc, e)
+            _record_refused(registry, batch, intake_id, doc, e, doc_title)
             continue
         keys = store_originals(store, intake_id, files)
         registry.create_intake(
@@ -128,6 +134,7 @@ def submit_batch(
             file_keys=keys,
             file_names=[f.name for f in files],
             doc_type_hint=doc_type,
+            doc_title=doc_title,
             status=IntakeStatus.QUEUED,
             batch_id=batch.id,
             source_ref=doc.ref,
@@ -150,7 +157,9 @@ def _read_document(doc: BatchDocument, limits: LoadLimits) -> list[SourceFile]:
     return files
 
 
-def _record_refused(registry: Registry, batch: BatchRecord, intake_id: str, doc: BatchDocument, e: InputError) -> None:
+def _record_refused(
+    registry: Registry, batch: BatchRecord, intake_id: str, doc: BatchDocument, e: InputError, doc_title: str | None
+) -> None:
     log.warning("batch %s: %s refused: %s (%s)", batch.id, doc.ref, e.code, e.detail or e.message)
     registry.create_intake(
         intake_id,
@@ -158,6 +167,7 @@ def _record_refused(registry: Registry, batch: BatchRecord, intake_id: str, doc:
         file_keys=[],
         file_names=[],
         doc_type_hint=batch.doc_type_hint,
+        doc_title=doc_title,
         status=IntakeStatus.RECEIVED,
         batch_id=batch.id,
         source_ref=doc.ref,

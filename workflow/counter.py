@@ -1,7 +1,10 @@
 """The counter's steps on an intake, as the API, its pages and the CLI share them:
 
 queued → processing → ready (clerk reviews, corrects) → submitted (signer's queue) → signing → issued,
-or rejected (back to the clerk with the signer's reason) → corrected → submitted again.
+or rejected (back to the clerk with the signer's reason) → corrected → submitted again. While the
+intake is with the clerk its type may be named or changed (:func:`change_type`): it is read again
+with that type. A document nobody named the type of (read as ``UNKNOWN``, or "other" without a
+title) is never submitted nor approved (:func:`workflow.doctitle.require_named_type`).
 
 Each step takes the intake its caller has loaded (and checked the actor may act on), moves it with
 one conditional UPDATE (two signers approving the same intake: one wins, the other is told the
@@ -25,6 +28,7 @@ from pipeline.read.doctypes import registry as doctypes
 from storage.access import IntakeEvent
 from storage.objectstore import ObjectStore
 from storage.registry import IntakeRecord, Registry
+from workflow.doctitle import check_type, require_named_type
 from workflow.errors import (
     FieldsInvalidError,
     IntakeWrongStateError,
@@ -80,9 +84,12 @@ def create(
     uploads: Sequence[SourceFile],
     doc_type: str | None,
     owner_id: str | None,
+    doc_title: str | None = None,
 ) -> IntakeRecord:
     """Store the scans, record the intake and queue its reading. The queue away: the intake is
-    recorded failed and :class:`QueueUnavailableError` raised (the clerk sends it again)."""
+    recorded failed and :class:`QueueUnavailableError` raised (the clerk sends it again).
+    ``doc_type`` named by the clerk is read with that type's extractor ("other": ``doc_title`` required)."""
+    doc_type, doc_title = check_type(doc_type, doc_title)
     intake_id = uuid.uuid4().hex
     keys = store_originals(store, intake_id, uploads)
     intake = registry.create_intake(
@@ -91,11 +98,20 @@ def create(
         file_keys=keys,
         file_names=[u.name for u in uploads],
         doc_type_hint=doc_type,
+        doc_title=doc_title,
         status=IntakeStatus.QUEUED,
         owner_id=owner_id,
         created_by=actor,
     )
-    record_event(registry, intake_id, actor, "created", files=len(uploads), doc_type=doc_type)
+    detail: dict[str, Any] = {"files": len(uploads), "doc_type": doc_type}
+    if doc_title is not None:
+        detail["doc_title"] = doc_title
+    record_event(registry, intake_id, actor, "created", **detail)
+    _queue_reading(registry, jobs, intake_id)
+    return intake
+
+
+def _queue_reading(registry: Registry, jobs: JobQueue, intake_id: str) -> None:
     try:
         jobs.process(intake_id)
     except QueueUnavailableError as err:
@@ -109,7 +125,58 @@ def create(
             error_message=err.message,
         )
         raise
-    return intake
+
+
+def change_type(
+    registry: Registry,
+    intake: IntakeRecord,
+    actor: str,
+    doc_type: str,
+    doc_title: str | None,
+    *,
+    jobs: JobQueue,
+) -> IntakeRecord:
+    """The clerk names the document's type (one classification did not recognise) or changes it.
+
+    Allowed while the intake is with the clerk (ready, review, rejected). A new type: the intake is
+    read again with that type's extractor (queued with the type forced, as a type named at upload)
+    and what was read and corrected under the old type is dropped. The same type "other" with a new
+    title: only the title changes. The history records who changed what to what."""
+    new_type, new_title = check_type(doc_type, doc_title)
+    if new_type is None:
+        raise FieldsInvalidError(detail="body must be {'doc_type': name, 'doc_title': title for 'other'}")
+    if intake.status not in EDITABLE:
+        raise _wrong_state(intake, "đổi loại giấy tờ")
+    old = {"doc_type": intake.doc_type, "doc_title": intake.doc_title}
+    new = {"doc_type": new_type, "doc_title": new_title}
+    if old == new:
+        return intake
+    if new_type == intake.doc_type:  # "other" retitled: nothing to read again
+        updated = move_if(registry, intake.id, Step.CORRECT, doc_title=new_title)
+        if updated is None:
+            raise _wrong_state(registry.get_intake(intake.id) or intake, "đổi loại giấy tờ")
+        record_event(registry, intake.id, actor, "type_changed", **{"from": old, "to": new, "read_again": False})
+        return updated
+    updated = move_if(
+        registry,
+        intake.id,
+        Step.RETYPE,
+        IntakeStatus.QUEUED,
+        doc_type_hint=new_type,
+        doc_type=new_type,
+        doc_title=new_title,
+        fields={},
+        min_confidence=None,
+        needs_review=None,
+        error_code=None,
+        error_message=None,
+    )
+    if updated is None:
+        raise _wrong_state(registry.get_intake(intake.id) or intake, "đổi loại giấy tờ")
+    record_event(registry, intake.id, actor, "type_changed", **{"from": old, "to": new, "read_again": True})
+    log.info("intake %s: type %s → %s by %s, read again", intake.id, old["doc_type"], new_type, actor)
+    _queue_reading(registry, jobs, intake.id)
+    return updated
 
 
 def correct(registry: Registry, intake: IntakeRecord, actor: str, changes: Any) -> IntakeRecord:
@@ -159,6 +226,9 @@ def correct(registry: Registry, intake: IntakeRecord, actor: str, changes: Any) 
 
 
 def submit(registry: Registry, intake: IntakeRecord, actor: str) -> IntakeRecord:
+    """Send the intake to the signer; refused until its type is named (and "other" titled)."""
+    if intake.status in EDITABLE:
+        require_named_type(intake)
     updated = move_if(
         registry,
         intake.id,
@@ -205,6 +275,7 @@ def approve(
     ``signs_for``: the offices the signer workers hold keys for (empty: any)."""
     if intake.status != IntakeStatus.SUBMITTED:
         raise _wrong_state(intake, "duyệt ký")
+    require_named_type(intake)
     if signs_for and intake.office not in signs_for:
         raise OfficeHasNoSignerError(
             detail=f"intake office {intake.office!r}, signers hold keys for {sorted(signs_for)}"

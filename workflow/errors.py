@@ -131,3 +131,25 @@ class NestedFolderError(InputError):
         "Thư mục hồ sơ có thư mục con. Các trang của một hồ sơ phải nằm ngay trong thư mục hồ sơ: "
         "hãy chuyển các tệp ra khỏi thư mục con (hoặc tách thành hồ sơ riêng) rồi chạy lại."
     )
+
+
+# ---- the document's type and title --------------------------------------------------------------
+class TypeRequiredError(InputError):
+    """The document was not recognised (or no type was named): no copy until a person names it."""
+
+    code = "intake.type_required"
+    http_status = 409
+    default_message = (
+        "Hệ thống không nhận ra loại giấy tờ này. Hãy chọn loại giấy tờ trong danh sách; nếu không có, "
+        "chọn “Giấy tờ khác” và nhập đúng tên giấy tờ như in trên bản gốc."
+    )
+
+
+class DocTitleRequiredError(InputError):
+    """A document of type "other" needs the title the clerk reads on it: the statement prints it."""
+
+    code = "input.doc_title_required"
+    default_message = (
+        "Với loại “Giấy tờ khác”, hãy nhập tên giấy tờ đúng như in trên bản gốc "
+        "(ví dụ: Bảng điểm toàn khóa); tên này được ghi trong lời chứng thực."
+    )

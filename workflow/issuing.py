@@ -30,11 +30,11 @@ from pipeline.certify.structure_gate import copy_structure_problems
 from pipeline.ecopy_id import new_ecopy_id
 from pipeline.errors import SigningError
 from pipeline.models import Certification, OcrResult, Page
-from pipeline.read.doctypes import registry as doctypes
 from pipeline.verify.verdict import read_certificate_number, validate_signature
 from storage.errors import ObjectExistsError
 from storage.registry import EcopyRecord
 from workflow.context import OfficeSigner, Services
+from workflow.doctitle import certified_title
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class IssueRequest:
     reserved_ecopy_id: str | None = None  # reserved on the intake: every run of it uses this ID
     office: str | None = None  # the intake's office; None → the worker's default office
     certifier_name: str | None = None  # the signer who approved it; None → the office's configured name
+    doc_title: str | None = None  # the clerk's title of an "other" document; a catalogue type's is its label
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ def _level_and_expiry(signed: bytes, asked: str | None = None) -> tuple[str, dt.
 
 
 def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
+    """Issue the copy of ``req``; refused before anything is signed when its type gives no title
+    (a document nobody named the type of, or "other" without the clerk's title)."""
+    title = certified_title(req.doc_type, req.doc_title)
     if req.intake_id:
         existing = svc.registry.find_by_intake(req.intake_id)
         if existing is not None:
@@ -84,7 +88,7 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
     stored = None if svc.store.stat(key) is None else _read_back(svc, key)
     if stored is None:
         try:
-            stored = _render_sign_store(req, svc, office, ecopy_id, key)
+            stored = _render_sign_store(req, svc, office, ecopy_id, key, title)
         except ObjectExistsError:  # another run of the same intake stored its copy first
             done = svc.registry.find_by_intake(req.intake_id) if req.intake_id else None
             if done is not None:
@@ -111,6 +115,7 @@ def issue_ecopy(req: IssueRequest, svc: Services) -> EcopyRecord:
         superseded_by=None,
         signature_level=stored.level,
         timestamp_expiry=stored.timestamp_expiry,
+        doc_title=title,
     )
     issued = svc.registry.add_ecopy(record, object_version=stored.object_version)
     log.info(
@@ -148,7 +153,10 @@ def cert_pem(key: SigningKey) -> bytes:
     return pem.armor("CERTIFICATE", cert.dump())
 
 
-def _render_sign_store(req: IssueRequest, svc: Services, office: OfficeSigner, ecopy_id: str, key: str) -> _Stored:
+def _render_sign_store(
+    req: IssueRequest, svc: Services, office: OfficeSigner, ecopy_id: str, key: str, title: str | None = None
+) -> _Stored:
+    title = title if title is not None else certified_title(req.doc_type, req.doc_title)
     signing_key = office.signing_key()
     check_valid_now(signing_key)
     issuer = office.issuer
@@ -176,7 +184,7 @@ def _render_sign_store(req: IssueRequest, svc: Services, office: OfficeSigner, e
         certificate_number=certificate_number,
         book_number=f"01/{today.year:04d}",
         doc_type=req.doc_type,
-        doc_title=doctypes.label_vi(req.doc_type),
+        doc_title=title,
         development_only=issuer.development_only,
         qr_text=qr_text(verify_url, token),
     )

@@ -4,6 +4,7 @@ and the one place a status changes (:func:`move`, :func:`move_if`).
 counter: queued → processing → ready (clerk corrects) → submitted → signing → issued,
          or submitted → rejected (back to the clerk) → submitted again;
 archive: queued → processing → ready (auto-issue) → signing → issued, or → review (a person checks);
+with the clerk (ready, review, rejected): a change of the document's type → queued, read again;
 any job: → retrying while RQ tries again, → failed when it gives up; a failed batch document whose
 error may go away is queued again by the batch's reconcile.
 """
@@ -67,6 +68,7 @@ class Step(enum.StrEnum):
     SIGN = "sign"  # a signer worker starts the copy
     RECORD_ISSUED = "record_issued"  # the copy is in the registry (also found there by a re-run)
     REQUEUE = "requeue"  # a re-run of a batch queues a document that failed for a passing reason
+    RETYPE = "retype"  # the clerk names or changes the document's type: it is read again with that type
 
 
 _UNFINISHED_WORK = frozenset({S.RECEIVED, S.QUEUED, S.PROCESSING, S.RETRYING, S.READY, S.REVIEW, S.SIGNING})
@@ -95,6 +97,7 @@ TRANSITIONS: dict[Step, Transition] = {
     Step.SIGN: _t(SIGNABLE, {S.SIGNING}),
     Step.RECORD_ISSUED: _t(set(S), {S.ISSUED}),
     Step.REQUEUE: _t({S.FAILED}, {S.QUEUED}),
+    Step.RETYPE: _t(EDITABLE, {S.QUEUED}),
 }
 
 

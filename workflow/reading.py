@@ -15,6 +15,7 @@ from pipeline.read.reader import read_document
 from storage.access import IntakeEvent
 from workflow import serialize
 from workflow.context import Services
+from workflow.doctitle import title_vi
 from workflow.intakes import require_intake
 from workflow.lifecycle import IntakeStatus, Step, move
 from workflow.signing import pages_prefix
@@ -63,11 +64,17 @@ def read_intake(svc: Services, intake_id: str) -> ReadOutcome:
     svc.store.put(f"{prefix}ocr.json", serialize.ocr_to_json(result.ocr), content_type="application/json")
     svc.store.put(f"{prefix}pages.json", json.dumps(metas).encode(), content_type="application/json")
     fields = result.fields.to_dict()
+    doc_type = result.classification.doc_type
     confidences = [result.classification.confidence] + [float(f["confidence"]) for f in fields.values()]
     min_confidence = min(confidences)
+    # A document no catalogue type claims (UNKNOWN) has no title: it waits for a person to name its
+    # type, and so does "other" without a title. A type a person changed at review is read again,
+    # and the intake goes back to that person rather than on by itself.
+    unnamed = title_vi(doc_type, intake.doc_title) is None
+    retyped = intake.doc_type is not None and intake.batch_id is not None
     # Archive policy: a batch document whose type and fields all pass the threshold is issued
     # without a person; any doubt, and it waits for review. Counter intakes always wait for the clerk.
-    needs_review = not fields or min_confidence < REVIEW_THRESHOLD
+    needs_review = unnamed or retyped or not fields or min_confidence < REVIEW_THRESHOLD
     auto_issue = intake.batch_id is not None and not needs_review
     status = IntakeStatus.READY if intake.batch_id is None or auto_issue else IntakeStatus.REVIEW
     move(
@@ -76,7 +83,7 @@ def read_intake(svc: Services, intake_id: str) -> ReadOutcome:
         Step.READ_DONE,
         status,
         current=IntakeStatus.PROCESSING,
-        doc_type=result.classification.doc_type,
+        doc_type=doc_type,
         fields=fields,
         text=[p.text for p in result.ocr.pages],
         page_count=len(result.pages),
@@ -88,7 +95,7 @@ def read_intake(svc: Services, intake_id: str) -> ReadOutcome:
             intake_id=intake_id,
             actor="system",
             action="read",
-            detail={"doc_type": result.classification.doc_type, "pages": len(result.pages), "low": needs_review},
+            detail={"doc_type": doc_type, "pages": len(result.pages), "low": needs_review, "type_required": unnamed},
         )
     )
     log.info(

@@ -95,6 +95,7 @@ def sign_intake(svc: Services, intake_id: str) -> SignOutcome:
             reserved_ecopy_id=reserved,
             office=intake.office,
             certifier_name=certifier if intake.approved_by else None,
+            doc_title=intake.doc_title,
         ),
         svc,
     )

@@ -143,6 +143,7 @@
 
   function docTypeLabel(docType) {
     if (!docType) return UI.doc_type_unknown || "—";
+    if (docType === "unknown") return UI.doc_type_unrecognised || docType;
     return (UI.doc_types && UI.doc_types[docType]) || docType;
   }
 
@@ -170,6 +171,55 @@
     var list = $("#intake-list");
     if (form) initUpload(form);
     if (list) window.setInterval(function () { refreshIntakes(list); }, 5000);
+  }
+
+  /* The document-type picker (macros.html type_picker): the search box's label → the type's name in the
+     hidden input; the title box shown, and required, for a type whose title the clerk types ("other").
+     value(): {doc_type, doc_title} or null after showing why (a label not in the list, a missing title). */
+  function initTypePicker(prefix, optional) {
+    var box = $("#" + prefix + "-picker");
+    if (!box) return null;
+    var search = $("#" + prefix + "-doc-type-search");
+    var hidden = $("#" + prefix + "-doc-type");
+    var titleBox = $("#" + prefix + "-title-box");
+    var title = $("#" + prefix + "-doc-title");
+    var titleTypes = (box.dataset.titleTypes || "").split(",").filter(Boolean);
+    var byLabel = {};
+    $all("#" + prefix + "-doc-types option").forEach(function (o) {
+      byLabel[o.value.trim().toLowerCase()] = o.dataset.name;
+      byLabel[o.dataset.name.toLowerCase()] = o.dataset.name;
+    });
+    function resolve() {
+      var text = search.value.trim().toLowerCase();
+      return text ? (byLabel[text] || null) : "";
+    }
+    function sync() {
+      var name = resolve();
+      if (name !== null) hidden.value = name;
+      var needsTitle = !!name && titleTypes.indexOf(name) >= 0;
+      titleBox.hidden = !needsTitle;
+      title.required = needsTitle;
+    }
+    search.addEventListener("input", sync);
+    search.addEventListener("change", sync);
+    sync();
+    return {
+      value: function () {
+        var name = resolve();
+        if (name === null || (!name && !optional)) {
+          showError(T["doc_type.not_in_list"] || "");
+          search.focus();
+          return null;
+        }
+        var needsTitle = !!name && titleTypes.indexOf(name) >= 0;
+        if (needsTitle && !title.value.trim()) {
+          showError(T["doc_title.required"] || "");
+          title.focus();
+          return null;
+        }
+        return { doc_type: name || null, doc_title: needsTitle ? title.value.trim() : null };
+      },
+    };
   }
 
   function initUpload(form) {
@@ -228,6 +278,7 @@
       });
     }
 
+    var picker = initTypePicker("upload", true);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       clearError();
@@ -235,11 +286,13 @@
         showError(T["counter.need_file"] || "");
         return;
       }
+      var named = picker ? picker.value() : { doc_type: null, doc_title: null };
+      if (!named) return;
       var body = new FormData();
       chosen.forEach(function (f) { body.append("files", f, f.name); });
-      var docType = $("#upload-doc-type");
       var owner = $("#upload-owner-id");
-      if (docType && docType.value) body.append("doc_type", docType.value);
+      if (named.doc_type) body.append("doc_type", named.doc_type);
+      if (named.doc_title) body.append("doc_title", named.doc_title);
       if (owner && owner.value.trim()) body.append("owner_id", owner.value.trim());
       submit.disabled = true;
       barWrap.hidden = false;
@@ -273,7 +326,7 @@
         var href = "/counter/intakes/" + encodeURIComponent(i.id);
         fresh.appendChild(el("tr", { className: "intake-row", "data-id": i.id, "data-status": i.status }, [
           el("td", {}, [el("a", { href: href, text: vnTime(i.created_at) })]),
-          el("td", { text: docTypeLabel(i.doc_type) }),
+          el("td", { text: i.doc_title || docTypeLabel(i.doc_type) }),
           el("td", { className: "files-cell", text: (i.file_names || []).join(", ") }),
           el("td", { className: "mono", text: i.owner_id || "" }),
           el("td", {}, [el("span", { className: "badge status-" + i.status, text: statusLabel(i.status) })]),
@@ -391,6 +444,21 @@
           submitBtn.disabled = false;
           setStatus(actionStatus, "");
         });
+      });
+    }
+
+    var typeBtn = $("#change-type");
+    var typePicker = typeBtn ? initTypePicker("intake", false) : null;
+    if (typeBtn && typePicker) {
+      typeBtn.addEventListener("click", function () {
+        clearError();
+        var named = typePicker.value();
+        if (!named) return;
+        typeBtn.disabled = true;
+        setStatus(actionStatus, T["intake.type_changing"]);
+        api("POST", "/api/v1/intakes/" + encodeURIComponent(id) + "/type", named).then(function () {
+          flashThenReload(T["intake.type_changed"]);
+        }).catch(function () { typeBtn.disabled = false; setStatus(actionStatus, ""); });
       });
     }
 

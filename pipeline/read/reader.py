@@ -6,21 +6,25 @@ load → preprocess (QR codes found) → ocr → classify → refine → extract
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pipeline.errors import NoTextError, UnknownDocumentTypeError
-from pipeline.models import Box, Classification, ExtractedFields, OcrResult, Page, SourceFile
+from pipeline.models import Box, Classification, ExtractedFields, OcrPage, OcrResult, Page, SourceFile
 from pipeline.qr_symbols import QrCode, accepts, read_qr_codes
 from pipeline.read import signer_block as signature
-from pipeline.read.classify import classify
-from pipeline.read.doctypes.registry import DOCTYPES, doc_type_names, extract_fields
+from pipeline.read.classify import classify, scores
+from pipeline.read.doctypes.registry import DOCTYPES, UNKNOWN, doc_type_names, extract_fields
 from pipeline.read.load import LoadLimits, load_document
-from pipeline.read.ocr import OcrOptions, ocr_pages
+from pipeline.read.ocr import OcrOptions, ocr_page, ocr_pages
 from pipeline.read.preprocess import PreprocessOptions, preprocess_page
 from pipeline.read.second_opinion import SecondOpinion, check_fields
+from pipeline.read.text.lines import document_lines
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,11 @@ class ReadResult:
 
 
 def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: str | None = None) -> ReadResult:
-    """Read a scanned document. ``doc_type`` (chosen by the clerk) skips classification."""
+    """Read a scanned document. ``doc_type`` (chosen by the clerk) skips classification.
+
+    Without one, a document no catalogue type claims comes back as ``UNKNOWN`` with its text and
+    no fields: it is not issued until a person names its type.
+    """
     if doc_type is not None and doc_type not in DOCTYPES:
         raise UnknownDocumentTypeError(detail=f"unknown doc_type {doc_type!r}; expected one of {doc_type_names()}")
     started = time.monotonic()
@@ -57,19 +65,23 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     for code in codes:
         hide.setdefault(code.page, []).append(code.box)
     ocr = ocr_pages(pages, options.ocr, hide=hide)
+    pages, ocr = _second_look(pages, ocr, options)
     _require_text(ocr)
     if doc_type is None:
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
-    doctype = DOCTYPES[classification.doc_type]
-    extractor = doctype.extractor
-    refine = extractor.refine or signature.refiner(doctype.signature_block)  # the signer's name under the seal
-    if refine is not None:
-        ocr = refine(pages, ocr, options.ocr)
-    fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
-    if options.second_opinion is not None:
-        fields = check_fields(pages, fields, options.ocr, options.second_opinion)
+    if classification.doc_type == UNKNOWN:
+        fields = ExtractedFields(doc_type=UNKNOWN, fields={})  # nothing to read until a person names it
+    else:
+        doctype = DOCTYPES[classification.doc_type]
+        extractor = doctype.extractor
+        refine = extractor.refine or signature.refiner(doctype.signature_block)  # the signer's name under the seal
+        if refine is not None:
+            ocr = refine(pages, ocr, options.ocr)
+        fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
+        if options.second_opinion is not None:
+            fields = check_fields(pages, fields, options.ocr, options.second_opinion)
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",
         len(pages),
@@ -96,6 +108,27 @@ def _qr_payloads(doc_type: str, pages: Sequence[Page], found: Sequence[QrCode]) 
     if texts:
         return texts
     return tuple(code.text for code in read_qr_codes(pages, accept=accept))
+
+
+def _confident_words(page: OcrPage) -> int:
+    return sum(1 for w in page.words if w.confidence >= 0.5)
+
+
+def _second_look(pages: list[Page], ocr: OcrResult, options: ReadOptions) -> tuple[list[Page], OcrResult]:
+    """Pages the orientation check turned and on which no type's cue was then read, read upside
+    down too: a card's back (its machine-readable zone's "<<<" rows) can fool the check into a
+    half turn. The reading with more confident words is kept."""
+    out_pages, out_ocr = list(pages), list(ocr.pages)
+    for k, (page, read) in enumerate(zip(pages, ocr.pages, strict=True)):
+        if page.rotation == 0 or any(scores(document_lines(OcrResult((read,)))).values()):
+            continue
+        turned = dataclasses.replace(page, image=np.ascontiguousarray(np.rot90(page.image, 2)),
+                                     rotation=(page.rotation + 180) % 360)  # fmt: skip
+        again = ocr_page(turned, options.ocr)
+        if _confident_words(again) > _confident_words(read):
+            log.info("page %d read upside down after the orientation check: turned back", page.index)
+            out_pages[k], out_ocr[k] = turned, again
+    return out_pages, dataclasses.replace(ocr, pages=tuple(out_ocr))
 
 
 def _require_text(ocr: OcrResult) -> None:

@@ -137,6 +137,7 @@ MATRIX: dict[str, dict[str | None, int]] = {
     "page": {None: 401, "clerkA": 200, "signerA": 200, "verifier": 403, "admin": 200, "clerkB": 404, "signerB": 404},
     "correct": {None: 401, "clerkA": 200, "signerA": 403, "verifier": 403, "admin": 403, "clerkB": 404, "signerB": 403},
     "submit": {None: 401, "clerkA": 200, "signerA": 403, "verifier": 403, "admin": 403, "clerkB": 404, "signerB": 403},
+    "type": {None: 401, "clerkA": 200, "signerA": 403, "verifier": 403, "admin": 403, "clerkB": 404, "signerB": 403},
     "approve": {None: 401, "clerkA": 403, "signerA": 202, "verifier": 403, "admin": 403, "clerkB": 403, "signerB": 404},
     "reject": {None: 401, "clerkA": 403, "signerA": 200, "verifier": 403, "admin": 403, "clerkB": 403, "signerB": 404},
     "approvals": {
@@ -161,7 +162,7 @@ def call(env: dict[str, Any], endpoint: str, who: str | None) -> Any:
     c, h = env["client"], as_(env, who)
     if endpoint == "create":
         return c.post("/api/v1/intakes", files=_png_upload(), headers=h)
-    if endpoint in ("get", "page", "correct", "submit"):
+    if endpoint in ("get", "page", "correct", "submit", "type"):
         intake_id = seed_intake(env)
         return {
             "get": lambda: c.get(f"/api/v1/intakes/{intake_id}", headers=h),
@@ -170,6 +171,11 @@ def call(env: dict[str, Any], endpoint: str, who: str | None) -> Any:
                 f"/api/v1/intakes/{intake_id}/fields", json={"fields": {"full_name": "NGUYỄN VĂN AN"}}, headers=h
             ),
             "submit": lambda: c.post(f"/api/v1/intakes/{intake_id}/submit", headers=h),
+            "type": lambda: c.post(
+                f"/api/v1/intakes/{intake_id}/type",
+                json={"doc_type": "other", "doc_title": "Bảng điểm toàn khóa"},
+                headers=h,
+            ),
         }[endpoint]()
     if endpoint in ("approve", "reject", "approvals"):
         intake_id = seed_intake(env, status="submitted")

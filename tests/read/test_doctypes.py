@@ -25,39 +25,57 @@ NOT_A_TYPE = {"__init__", "contract", "registry"}
 
 
 def test_registry_order_is_the_display_order() -> None:
-    assert doc_type_names() == ("cccd_front", "birth_certificate", "diploma", "marriage_certificate", "generic_letter")
-    assert registry.FALLBACK == "generic_letter"
+    first_five = ("cccd_front", "birth_certificate", "diploma", "marriage_certificate", "generic_letter")
+    assert doc_type_names()[:5] == first_five
+    assert doc_type_names()[-1] == registry.OTHER == "other"  # last: the clerk's own title
     assert all(name == doc.name for name, doc in DOCTYPES.items())
+    assert registry.UNKNOWN == "unknown" and registry.UNKNOWN not in DOCTYPES  # never issued
 
 
 def test_every_type_module_is_registered() -> None:
     modules = {p.stem for p in DOCTYPES_DIR.glob("*.py")} - NOT_A_TYPE
-    assert modules == set(DOCTYPES)
+    two_sided = {name for name, d in DOCTYPES.items() if d.sides}
+    assert two_sided == {"cccd", "can_cuoc"}
+    assert modules == set(DOCTYPES) - two_sided
+    for name in two_sided:  # made of two registered one-sided types, the front's fields first
+        front, back = (DOCTYPES[s] for s in DOCTYPES[name].sides)
+        assert DOCTYPES[name].field_names[: len(front.fields)] == front.field_names
+        assert set(back.field_names) <= set(DOCTYPES[name].field_names)
 
 
 @pytest.mark.parametrize("doc", list(DOCTYPES.values()), ids=list(DOCTYPES))
 def test_a_type_describes_itself_completely(doc: DocType) -> None:
     assert doc.label_vi.strip() and doc.label_en.strip()
-    assert doc.fields, "a type returns fields"
+    assert doc.fields or doc.title_from_clerk, "a type returns fields (for other, the clerk says what it is)"
     assert len(set(doc.field_names)) == len(doc.fields), "a field is listed once"
     for f in doc.fields:
         assert f.label_vi.strip() and f.label_en.strip(), f.name
     assert set(doc.holder_fields) <= set(doc.field_names)
-    assert doc.cues and all(c.text.strip() and c.weight > 0 for c in doc.cues)
+    # classification finds a type by its cues; "other" is only ever named, a two-sided type is its sides found
+    assert bool(doc.cues) != (doc.title_from_clerk or bool(doc.sides))
+    assert all(c.text.strip() and c.weight > 0 for c in doc.cues)
     assert doc.extractor.run is not None
+
+
+def test_other_is_named_by_the_clerk_and_reads_nothing() -> None:
+    other = DOCTYPES[registry.OTHER]
+    assert (other.label_vi, other.label_en) == ("Giấy tờ khác", "Other document")
+    assert other.title_from_clerk and other.fields == () and other.cues == ()
+    assert [n for n, d in DOCTYPES.items() if d.title_from_clerk] == ["other"]
+    assert other.extractor.run([]) == {}
 
 
 def test_holders_and_qr() -> None:
     assert DOCTYPES["marriage_certificate"].holder_fields == ("husband_name", "wife_name")
     assert DOCTYPES["generic_letter"].holder_fields == ()  # a letter to an office names no holder
-    assert [n for n, d in DOCTYPES.items() if d.qr_payload is not None] == ["cccd_front"]
+    assert [n for n, d in DOCTYPES.items() if d.qr_payload is not None] == ["cccd_front", "cccd"]
 
 
 def test_unknown_type_is_refused_with_the_names_expected() -> None:
     with pytest.raises(UnknownDocumentTypeError) as e:
-        registry.get("passport")
-    assert "passport" in (e.value.detail or "") and "cccd_front" in (e.value.detail or "")
-    assert registry.label_vi("passport") == "passport"  # an old record's type is still shown
+        registry.get("visa")
+    assert "visa" in (e.value.detail or "") and "cccd_front" in (e.value.detail or "")
+    assert registry.label_vi("visa") == "visa"  # an old record's type is still shown
     assert registry.label_vi("birth_certificate") == "Giấy khai sinh"
 
 

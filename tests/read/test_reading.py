@@ -109,7 +109,9 @@ def test_given_doc_type_skips_classification() -> None:
 
 def test_unknown_doc_type_is_refused() -> None:
     with pytest.raises(UnknownDocumentTypeError):
-        read_document([SourceFile("x.png", b"")], ReadOptions(), doc_type="passport")
+        read_document([SourceFile("x.png", b"")], ReadOptions(), doc_type="visa")
+    with pytest.raises(UnknownDocumentTypeError):  # "unknown" is an answer, never a type to read as
+        read_document([SourceFile("x.png", b"")], ReadOptions(), doc_type="unknown")
 
 
 def test_every_doc_type_has_an_extractor() -> None:

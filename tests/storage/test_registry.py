@@ -240,7 +240,7 @@ def test_migrate_twice_is_a_no_op(registry: Registry, registry_url: str) -> None
     engine = sa.create_engine(registry.url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
         tables = set(sa.inspect(engine).get_table_names())
         assert {"ecopies", "intakes", "certificate_sequences", "batches", "alembic_version"} <= tables
         assert {"users", "api_keys", "sessions", "lookups", "intake_events"} <= tables
@@ -327,6 +327,7 @@ def test_upgrade_from_0001_keeps_existing_intakes_and_copies(registry_url: str) 
     intake = old.get_intake("old-1")
     assert intake is not None and intake.status == "ready" and intake.batch_id is None and intake.needs_review is None
     assert old.count_ecopies() == 2
+    assert found.doc_title is None and intake.doc_title is None  # no title recorded before 0005
     old.update_intake("old-1", status="review", needs_review=True, min_confidence=0.5)
     assert old.get_intake("old-1").finished_at is not None  # type: ignore[union-attr]
     old.close()
@@ -371,3 +372,18 @@ def test_users_keys_and_sessions(registry: Registry) -> None:
     assert registry.get_session("t0") is None and registry.get_session("t1") == fresh
     registry.delete_session("t1")
     assert registry.get_session("t1") is None
+
+
+def test_the_documents_title_is_stored_on_intakes_and_copies(registry: Registry) -> None:
+    """GIVEN a document of type "other" whose title the clerk typed, THEN the intake keeps it, the
+    issued copy keeps the title its statement printed, and both read back as written."""
+    title = "Bảng điểm toàn khóa"
+    intake = registry.create_intake("t-1", office="UBND", file_keys=["k"], file_names=["a.png"], doc_title=title)
+    assert intake.doc_title == title
+    changed = registry.update_intake("t-1", doc_type="other", doc_title="Học bạ trung học phổ thông")
+    assert (changed.doc_type, changed.doc_title) == ("other", "Học bạ trung học phổ thông")
+    rec = dataclasses.replace(make_ecopy(7), doc_type="other", doc_title=title)
+    registry.add_ecopy(rec)
+    stored = registry.get_ecopy(rec.ecopy_id)
+    assert stored is not None and stored.doc_title == title
+    assert registry.find_by_sha256(rec.sha256).doc_title == title  # type: ignore[union-attr]

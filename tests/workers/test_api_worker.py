@@ -147,7 +147,7 @@ def test_intake_refuses_bad_files_up_front(stack: dict) -> None:
     r = client.post(
         "/api/v1/intakes",
         files=[("files", ("a.png", b"\x89PNG\r\n\x1a\n", "image/png"))],
-        data={"doc_type": "passport"},
+        data={"doc_type": "spaceship_licence"},  # no such type in the catalogue
     )
     assert r.status_code == 422 and r.json()["code"] == "input.unknown_doc_type"
     assert client.get("/api/v1/intakes/nope").status_code == 404

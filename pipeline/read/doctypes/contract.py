@@ -44,6 +44,8 @@ class Cue:
     text: str
     weight: float
     whole_line: bool = False  # a title: the line must read as this and little else
+    pattern: bool = False  # ``text`` is a regular expression searched in each folded line ("so: 12/ubnd")
+    capitals: bool = False  # found only in a line printed in capitals (a title's words, not running text)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ class DocType:
     holder_fields: tuple[str, ...] = ()  # whose name the document carries; none for a letter to an office
     signature_block: BlockTitles | None = None  # re-read by the shared step; None: none, or its own refine
     qr_payload: Callable[[str], bool] | None = None  # tells the type's own QR payload from other codes
+    # The copy's title is typed by the clerk (``other``: a document outside the catalogue); the
+    # label is then only the catalogue's name for the choice, never the title certified.
+    title_from_clerk: bool = False
+    # A two-sided document (an ID card's front and back uploaded together): the one-sided types
+    # whose pages together make it. Classification answers it when exactly these sides are found.
+    sides: tuple[str, ...] = ()
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -108,3 +116,56 @@ class DocType:
         fields = {name: found[name] for name in names if name in found}
         log.debug("%s: %d/%d fields", self.name, len(fields), len(names))
         return ExtractedFields(doc_type=self.name, fields=fields)
+
+
+def two_sided(
+    name: str,
+    label_vi: str,
+    label_en: str,
+    front: DocType,
+    back: DocType,
+    is_back: Callable[[list[TextLine]], bool],
+    check: Callable[[dict[str, FieldValue]], None] | None = None,
+) -> DocType:
+    """A card's front and back read as one document: the front's fields from the front's pages, the
+    back's from the back's (``is_back`` tells a page's lines), then ``check`` across the two (the
+    back's machine-readable zone against the front's ID, name and date of birth). Both sides on
+    one page: both read from it. Built by the registry, since a type never imports another."""
+
+    def split(lines: list[TextLine]) -> tuple[list[TextLine], list[TextLine]]:
+        pages = sorted({ln.page for ln in lines})
+        backs = {pg for pg in pages if is_back([ln for ln in lines if ln.page == pg])}
+        fronts = [ln for ln in lines if ln.page not in backs]
+        return (fronts or lines), ([ln for ln in lines if ln.page in backs] or lines)
+
+    def merged(front_found: Mapping[str, FieldValue], back_found: Mapping[str, FieldValue]) -> dict[str, FieldValue]:
+        out = {**{k: v for k, v in back_found.items() if k not in front_found}, **front_found}
+        if check is not None:
+            check(out)
+        return out
+
+    def run(lines: list[TextLine]) -> Mapping[str, FieldValue]:
+        f, b = split(lines)
+        return merged(front.extractor.run(f), back.extractor.run(b))
+
+    def run_with_qr(lines: list[TextLine], qr: Sequence[str]) -> Mapping[str, FieldValue]:
+        f, b = split(lines)
+        front_run = front.extractor.run_with_qr
+        return merged(front_run(f, qr) if front_run else front.extractor.run(f), back.extractor.run(b))
+
+    names = set(front.field_names)
+    return DocType(
+        name=name,
+        label_vi=label_vi,
+        label_en=label_en,
+        fields=(*front.fields, *(f for f in back.fields if f.name not in names)),
+        cues=(),  # classification answers it when both sides are found (``sides``)
+        extractor=Extractor(
+            run=run,
+            run_with_qr=run_with_qr if front.qr_payload else None,
+            refine=back.extractor.refine or front.extractor.refine,  # the back's zone re-read
+        ),
+        holder_fields=front.holder_fields or back.holder_fields,
+        qr_payload=front.qr_payload,
+        sides=(front.name, back.name),
+    )

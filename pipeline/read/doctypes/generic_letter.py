@@ -609,6 +609,14 @@ DOCTYPE = DocType(
         Cue("Kính gửi", 1.5),
         Cue("Nơi nhận", 1.5),
         Cue("V/v", 1.0),
+        # "Số: 935/STP-HCTP": a number then the issuer's code (a register's "Số: 101/1995" is a year)
+        Cue(r"^\W{0,2}so\s?[:;.]?\s?\d+\s?/\s?(?:\d{4}\s?/\s?)?[a-z]", 1.0, pattern=True),
+        # the issuer's header beside the national motto ("UBND QUẬN LÊ CHÂN  CỘNG HÒA XÃ HỘI ...")
+        Cue(
+            r"^\W{0,2}(?:ubnd|uy ban|so |bo |phong |cuc |chi cuc|tong cuc|van phong|truong ).*cong hoa xa hoi",
+            1.0,
+            pattern=True,
+        ),
     ),
     extractor=Extractor(run=extract_generic_letter, refine=refine_ocr),
 )

@@ -12,12 +12,29 @@ from types import MappingProxyType
 
 from pipeline.errors import UnknownDocumentTypeError
 from pipeline.models import ExtractedFields, OcrResult
-from pipeline.read.doctypes import birth_certificate, cccd_front, diploma, generic_letter, marriage_certificate
-from pipeline.read.doctypes.contract import BlockTitles, Cue, DocType, Extractor, Field
+from pipeline.read.doctypes import (
+    birth_certificate,
+    can_cuoc_back,
+    can_cuoc_front,
+    cccd_back,
+    cccd_front,
+    diploma,
+    driving_licence,
+    generic_letter,
+    land_use_certificate,
+    marriage_certificate,
+    other,
+    passport,
+    school_record,
+    transcript,
+)
+from pipeline.read.doctypes.contract import BlockTitles, Cue, DocType, Extractor, Field, two_sided
+from pipeline.read.text.mrz import check_against_front
 
 __all__ = [
     "DOCTYPES",
-    "FALLBACK",
+    "OTHER",
+    "UNKNOWN",
     "BlockTitles",
     "Cue",
     "DocType",
@@ -29,14 +46,48 @@ __all__ = [
     "label_vi",
 ]
 
-_MODULES = (cccd_front, birth_certificate, diploma, marriage_certificate, generic_letter)
+_MODULES = (
+    cccd_front,
+    birth_certificate,
+    diploma,
+    marriage_certificate,
+    generic_letter,
+    cccd_back,
+    can_cuoc_front,
+    can_cuoc_back,
+    school_record,
+    transcript,
+    land_use_certificate,
+    driving_licence,
+    passport,
+    other,  # last: named by the clerk, never by classification
+)
 
-DOCTYPES: Mapping[str, DocType] = MappingProxyType({m.DOCTYPE.name: m.DOCTYPE for m in _MODULES})
-if len(DOCTYPES) != len(_MODULES):  # pragma: no cover - a programming error, caught by any test
-    raise RuntimeError(f"two document type modules claim the same name: {[m.DOCTYPE.name for m in _MODULES]}")
+# Front and back of a card uploaded together: one document, one title, the back read too. The
+# one-sided types stay for a side brought alone (its title says which side it is).
+_TWO_SIDED = (
+    two_sided(
+        "cccd", "Căn cước công dân", "Citizen ID card",
+        cccd_front.DOCTYPE, cccd_back.DOCTYPE, cccd_back.is_back, check_against_front,
+    ),
+    two_sided(
+        "can_cuoc", "Căn cước", "Identity card",
+        can_cuoc_front.DOCTYPE, can_cuoc_back.DOCTYPE, can_cuoc_back.is_back, check_against_front,
+    ),
+)  # fmt: skip
 
-# What a document no specific type claims is read as.
-FALLBACK = generic_letter.DOCTYPE.name
+_ALL = (*(m.DOCTYPE for m in _MODULES[:-1]), *_TWO_SIDED, _MODULES[-1].DOCTYPE)
+DOCTYPES: Mapping[str, DocType] = MappingProxyType({d.name: d for d in _ALL})
+if len(DOCTYPES) != len(_ALL):  # pragma: no cover - a programming error, caught by any test
+    raise RuntimeError(f"two document types claim the same name: {[d.name for d in _ALL]}")
+
+# A document outside the catalogue, whose title the clerk types.
+OTHER = other.DOCTYPE.name
+# What classification answers when no catalogue type is recognised: not a type (never issued);
+# a person must name the document's type (or choose ``OTHER`` and type its title).
+UNKNOWN = "unknown"
+if UNKNOWN in DOCTYPES:  # pragma: no cover - a programming error
+    raise RuntimeError(f"{UNKNOWN!r} is reserved for documents no type claims")
 
 
 def doc_type_names() -> tuple[str, ...]:
