@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.models import REVIEW_THRESHOLD, Box, ExtractedFields, OcrPage, OcrResult, Page, SourceFile, Word
+from pipeline.read.classify import classify
 from pipeline.read.doctypes.generic_letter import (
     ORG_PHRASES,
     SUBJECT_PHRASES,
@@ -28,6 +29,7 @@ from pipeline.read.doctypes.registry import DOCTYPES
 from pipeline.read.ocr import OcrOptions, ocr_page
 from pipeline.read.reader import ReadOptions, read_document
 from pipeline.read.signer_block import remove_colored_ink
+from tests.support.ocr_lines import page
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev"
 SERIF_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf"
@@ -288,3 +290,36 @@ def test_corpus_letter_read_with_signature_reread() -> None:
     fields = DOCTYPES["generic_letter"].extract(ocr).values()
     # THEN every field is read right, the signer too
     assert fields == truth["fields"]
+
+
+# ---- recognised as a letter by its layout (Decree 30/2020), not by falling back -------------------
+@pytest.mark.parametrize(
+    ("number_line", "kind"),
+    [
+        ("Số:      /TB-UBND                    Quảng Ngãi, ngày    tháng 11 năm 2024", "THÔNG BÁO"),  # number by pen
+        ("Số: 07/CT-UBND                       Quảng Ngãi, ngày 25 tháng 01 năm 2021", "CHỈ THỊ"),
+    ],
+)
+def test_a_letter_is_recognised_by_number_kind_and_subject(number_line: str, kind: str) -> None:
+    # GIVEN the layout of an administrative document: issuer beside the motto, the number line (its
+    # number maybe left for the pen), the document's kind alone on a line, its subject
+    ocr = page(
+        [
+            "ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "TỈNH QUẢNG NGÃI Độc lập - Tự do - Hạnh phúc",
+            number_line,
+            kind,
+            "Về việc triển khai sử dụng hóa đơn điện tử",
+            "Thực hiện Nghị định số 123/2020/NĐ-CP ngày 19/10/2020 của Chính phủ quy định về hóa đơn",
+        ]
+    )
+    # THEN it is a letter, with a confidence that clears review
+    result = classify(ocr)
+    assert result.doc_type == "generic_letter"
+    assert result.confidence >= REVIEW_THRESHOLD
+
+
+def test_a_kind_word_inside_a_longer_title_is_not_a_letter_cue() -> None:
+    # "HƯỚNG DẪN THỦ TỤC CHỨNG THỰC" is a guide's heading, not the kind line of a letter
+    ocr = page(["HƯỚNG DẪN THỦ TỤC CHỨNG THỰC", "Người dân mang bản chính giấy khai sinh đến bộ phận một cửa."])
+    assert classify(ocr).doc_type == "unknown"

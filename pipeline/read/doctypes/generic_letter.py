@@ -591,6 +591,18 @@ def refine_ocr(pages: Sequence[Page], ocr: OcrResult, options: OcrOptions) -> Oc
     return signature.refine_ocr(pages, ocr, options, _signature_block)
 
 
+# The kinds of administrative documents of Decree 30/2020/NĐ-CP (Appendix III), folded: the title a
+# letter prints alone on a line under its number.
+_DOCUMENT_KINDS = (
+    r"^\W{0,3}(?:"
+    r"nghi\s?quyet|quyet\s?dinh|chi\s?thi|quy\s?che|quy\s?dinh|thong\s?cao|thong\s?bao|"
+    r"huong\s?dan|chuong\s?trinh|ke\s?hoach|phuong\s?an|de\s?an|du\s?an|bao\s?cao|bien\s?ban|"
+    r"to\s?trinh|hop\s?dong|cong\s?dien|ban\s?ghi\s?nho|ban\s?thoa\s?thuan|giay\s?uy\s?quyen|"
+    r"giay\s?moi|giay\s?gioi\s?thieu|giay\s?nghi\s?phep|phieu\s?gui|phieu\s?chuyen|phieu\s?bao|"
+    r"thu\s?cong|cong\s?van"
+    r")\W{0,3}$"
+)
+
 DOCTYPE = DocType(
     name="generic_letter",
     label_vi="Công văn / văn bản",
@@ -609,8 +621,17 @@ DOCTYPE = DocType(
         Cue("Kính gửi", 1.5),
         Cue("Nơi nhận", 1.5),
         Cue("V/v", 1.0),
-        # "Số: 935/STP-HCTP": a number then the issuer's code (a register's "Số: 101/1995" is a year)
-        Cue(r"^\W{0,2}so\s?[:;.]?\s?\d+\s?/\s?(?:\d{4}\s?/\s?)?[a-z]", 1.0, pattern=True),
+        # "Số: 935/STP-HCTP": a number then the issuer's code (a register's "Số: 101/1995" is a year);
+        # or, with the number filled in by hand after printing, the code alone: "Số:   /TB-UBND"
+        Cue(
+            r"^\W{0,2}so\s?[:;.]?\s?(?:\d+\s?/\s?(?:\d{4}\s?/\s?)?[a-z]|[^\s/]{0,6}\s?/\s?[a-z]{1,8}\s?-\s?[a-z])",
+            1.0,
+            pattern=True,
+        ),
+        # The kind of administrative document alone on its line, as Decree 30/2020/NĐ-CP lays it out
+        # under the number ("CHỈ THỊ", "THÔNG BÁO", "QUYẾT ĐỊNH"…), and its subject line ("Về việc …").
+        Cue(_DOCUMENT_KINDS, 1.5, pattern=True),
+        Cue(r"^\W{0,2}v[ea]\s?viec\b", 1.0, pattern=True),
         # the issuer's header beside the national motto ("UBND QUẬN LÊ CHÂN  CỘNG HÒA XÃ HỘI ...")
         Cue(
             r"^\W{0,2}(?:ubnd|uy ban|so |bo |phong |cuc |chi cuc|tong cuc|van phong|truong ).*cong hoa xa hoi",
