@@ -21,7 +21,7 @@ import cv2
 from pipeline.errors import OcrError
 from pipeline.models import Box, OcrPage, OcrResult, Page, Word
 from pipeline.read._exec.tesseract import image_to_words
-from pipeline.read.ocr import OcrOptions, clean_word, flatten_background
+from pipeline.read.ocr import OcrOptions, flatten_background, region_lines, upscale_for_ocr
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +43,10 @@ def zone_region(ocr_page: OcrPage) -> Box | None:
 def _reread(page: Page, ocr_page: OcrPage, region: Box, options: OcrOptions) -> OcrPage:
     crop = page.image[region.y : region.y + region.h, region.x : region.x + region.w]
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
-    scale = 1.0
-    if options.min_dpi and page.dpi and page.dpi < options.min_dpi * 0.95:
-        scale = options.min_dpi / page.dpi
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    dpi = page.dpi * scale if page.dpi else None
+    grey, scale, dpi = upscale_for_ocr(grey, page.dpi, options.min_dpi)
     grey = flatten_background(grey, dpi)
     tess = dataclasses.replace(options.tesseract(), lang=ZONE_LANG, psm=6)
-    raw = image_to_words(grey, tess, dpi)
-    rows: dict[tuple[int, int, int], list[Word]] = {}
-    for r in raw:
-        text = clean_word(r.text, r.conf / 100.0)
-        if text is None:
-            continue
-        box = Box(
-            region.x + round(r.left / scale),
-            region.y + round(r.top / scale),
-            max(1, round(r.width / scale)),
-            max(1, round(r.height / scale)),
-        )
-        conf = max(0.0, min(1.0, r.conf / 100.0))
-        rows.setdefault((r.block, r.par, r.line), []).append(Word(text, conf, box, line=-1, block=2000 + r.block))
+    rows = region_lines(image_to_words(grey, tess, dpi), region, scale, block_base=2000)
     if not rows:
         return ocr_page
     kept = [w for w in ocr_page.words if not _inside(w, region)]
@@ -73,7 +56,7 @@ def _reread(page: Page, ocr_page: OcrPage, region: Box, options: OcrOptions) -> 
     ordered = [by_line[i] for i in sorted(by_line)]
     above = [ws for ws in ordered if min(w.box.y for w in ws) < region.y]
     below = [ws for ws in ordered if min(w.box.y for w in ws) >= region.y]
-    lines = [*above, *(sorted(ws, key=lambda w: w.box.x) for ws in rows.values()), *below]
+    lines = [*above, *(sorted(ws, key=lambda w: w.box.x) for ws in rows), *below]
     words = [dataclasses.replace(w, line=i) for i, ws in enumerate(lines) for w in ws]
     texts = tuple(" ".join(w.text for w in ws) for ws in lines)
     return OcrPage(ocr_page.index, ocr_page.width, ocr_page.height, tuple(words), texts)

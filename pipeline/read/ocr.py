@@ -153,6 +153,37 @@ def flatten_background(grey: np.ndarray, dpi: float | None = None) -> np.ndarray
 _JUNK_EDGE = "|_`¬„ˆ~¡¿\\“”\"'‘’«»—"
 
 
+def upscale_for_ocr(
+    grey: np.ndarray, page_dpi: float | None, min_dpi: float | None
+) -> tuple[np.ndarray, float, float | None]:
+    """A crop of a page below ``min_dpi`` brought up to it, as the page OCR does: (image, scale, dpi)."""
+    scale = 1.0
+    if min_dpi and page_dpi and page_dpi < min_dpi * 0.95:
+        scale = min_dpi / page_dpi
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return grey, scale, (page_dpi * scale if page_dpi else None)
+
+
+def region_lines(raw: Sequence[TsvWord], region: Box, scale: float, block_base: int) -> list[list[Word]]:
+    """Tesseract's words of a re-read crop, as page words (boxes back in page pixels, blocks numbered
+    from ``block_base`` so they never merge with the page's own), one list per Tesseract line."""
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for r in raw:
+        text = clean_word(r.text, r.conf / 100.0)
+        if text is None:
+            continue
+        box = Box(
+            region.x + round(r.left / scale),
+            region.y + round(r.top / scale),
+            max(1, round(r.width / scale)),
+            max(1, round(r.height / scale)),
+        )
+        conf = max(0.0, min(1.0, r.conf / 100.0))
+        word = Word(text, conf, box, line=-1, block=block_base + r.block)
+        lines.setdefault((r.block, r.par, r.line), []).append(word)
+    return list(lines.values())
+
+
 def clean_word(text: str, confidence: float) -> str | None:
     """The word without OCR junk at its edges; None when nothing worth keeping is left."""
     t = unicodedata.normalize("NFC", text).strip(_JUNK_EDGE)

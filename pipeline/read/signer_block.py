@@ -33,7 +33,7 @@ from pipeline.errors import OcrError
 from pipeline.models import Box, OcrPage, OcrResult, Page, Word
 from pipeline.read._exec.tesseract import image_to_words
 from pipeline.read.doctypes.contract import BlockTitles, Refine
-from pipeline.read.ocr import OcrOptions, clean_word, flatten_background
+from pipeline.read.ocr import OcrOptions, flatten_background, region_lines, upscale_for_ocr
 from pipeline.read.text.dates import find_written_date
 from pipeline.read.text.lines import TextLine, document_lines, find_fuzzy, fold
 
@@ -254,31 +254,13 @@ def reread(page: Page, ocr_page: OcrPage, block: Block, options: OcrOptions) -> 
         return ocr_page
     crop = page.image[region.y : region.y + region.h, region.x : region.x + region.w]
     grey = remove_colored_ink(crop, text_ink(page.image, block.ink_from) if block.ink_from else None)
-    scale = 1.0
-    if options.min_dpi and page.dpi and page.dpi < options.min_dpi * 0.95:
-        scale = options.min_dpi / page.dpi
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    dpi = page.dpi * scale if page.dpi else None
+    grey, scale, dpi = upscale_for_ocr(grey, page.dpi, options.min_dpi)
     grey = flatten_background(grey, dpi)
     _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     binary = remove_specks(binary, (dpi or 300.0) / 300.0)
     tess = dataclasses.replace(options.tesseract(), psm=6)  # one block of text lines
-    raw = image_to_words(binary, tess, dpi)
-    fresh: dict[tuple[int, int, int], list[Word]] = {}
-    for r in raw:
-        text = clean_word(r.text, r.conf / 100.0)
-        if text is None:
-            continue
-        box = Box(
-            region.x + round(r.left / scale),
-            region.y + round(r.top / scale),
-            max(1, round(r.width / scale)),
-            max(1, round(r.height / scale)),
-        )
-        fresh.setdefault((r.block, r.par, r.line), []).append(
-            Word(text, max(0.0, min(1.0, r.conf / 100.0)), box, line=-1, block=1000 + r.block)
-        )
-    return merge_region(ocr_page, region, list(fresh.values()))
+    fresh = region_lines(image_to_words(binary, tess, dpi), region, scale, block_base=1000)
+    return merge_region(ocr_page, region, fresh)
 
 
 def _inside(w: Word, region: Box) -> bool:

@@ -6,7 +6,7 @@ front when the two come together (the two-sided ``can_cuoc``).
 from __future__ import annotations
 
 from pipeline.models import FieldValue
-from pipeline.read.doctypes.contract import Cue, DocType, Extractor, Field
+from pipeline.read.doctypes.contract import CARD_MRZ_FIELDS, Cue, DocType, Extractor, Field
 from pipeline.read.mrz_zone import refine_zone
 from pipeline.read.text.labelled import LabelledField, read_labelled
 from pipeline.read.text.lines import Label, TextLine, find_fuzzy
@@ -56,11 +56,7 @@ DOCTYPE = DocType(
         Field("issue_date", "Ngày, tháng, năm cấp", "Date of issue"),
         Field("expiry_date", "Ngày, tháng, năm hết hạn", "Date of expiry"),
         Field("issuing_authority", "Cơ quan cấp", "Issuing authority"),
-        Field("mrz_id_number", "Số định danh (vùng MRZ)", "ID number (MRZ)"),
-        Field("mrz_name", "Họ và tên (vùng MRZ)", "Name (MRZ)"),
-        Field("mrz_date_of_birth", "Ngày sinh (vùng MRZ)", "Date of birth (MRZ)"),
-        Field("mrz_sex", "Giới tính (vùng MRZ)", "Sex (MRZ)"),
-        Field("mrz_expiry_date", "Có giá trị đến (vùng MRZ)", "Date of expiry (MRZ)"),
+        *CARD_MRZ_FIELDS,
     ),
     holder_fields=("mrz_name",),
     cues=(

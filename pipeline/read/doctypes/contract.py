@@ -67,6 +67,16 @@ class Field:
     label_en: str
 
 
+# The machine-readable zone of an ID card's back (ICAO TD1), the same on the CCCD and the 2024 Căn cước.
+CARD_MRZ_FIELDS: tuple[Field, ...] = (
+    Field("mrz_id_number", "Số định danh (vùng MRZ)", "ID number (MRZ)"),
+    Field("mrz_name", "Họ và tên (vùng MRZ)", "Name (MRZ)"),
+    Field("mrz_date_of_birth", "Ngày sinh (vùng MRZ)", "Date of birth (MRZ)"),
+    Field("mrz_sex", "Giới tính (vùng MRZ)", "Sex (MRZ)"),
+    Field("mrz_expiry_date", "Có giá trị đến (vùng MRZ)", "Date of expiry (MRZ)"),
+)
+
+
 @dataclass(frozen=True)
 class Extractor:
     """How a type's fields are read from its OCR lines (and QR payloads, for a type with a QR code)."""
