@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CORPUS ?= ../shared/corpus/dev
+REAL_CORPUS ?= ../shared/corpus/real
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -24,7 +25,7 @@ export OMP_THREAD_LIMIT := 1
 help:
 	@echo "make run    — install everything and start ecopy on 127.0.0.1:8000 (embedded default)"
 	@echo "make test   — install test needs, start test services, run lint, types and tests"
-	@echo "make eval   — read the corpus $(CORPUS) (no signing) and print the accuracy table"
+	@echo "make eval   — read $(CORPUS) and the real documents $(REAL_CORPUS) (no signing): accuracy, calibration, confidently wrong fields"
 	@echo "make bench  — pages/min of the full pipeline vs bare tesseract, batch pages/min on 1 and 2 workers, then copies/s of batch signing vs bare pyHanko, on $(CORPUS)"
 
 # Installs only what is missing, so a second run does nothing.
@@ -101,6 +102,8 @@ bench: sysdeps venv
 clean-data:
 	rm -rf data
 
-# Reading accuracy on the dev corpus: results in results/eval, score table on stdout.
+# Reading accuracy on the dev corpus and on the real documents: results in results/eval-*,
+# the report on stdout and its figures in results/eval-*.json.
 eval: sysdeps venv
-	$(BIN)/ecopy eval $(CORPUS) --results results/eval
+	$(BIN)/ecopy eval $(CORPUS) --results results/eval-dev --report results/eval-dev.json --quiet
+	$(BIN)/ecopy eval $(REAL_CORPUS) --results results/eval-real --report results/eval-real.json --quiet

@@ -380,11 +380,26 @@ def cmd_up(s: Settings, args: argparse.Namespace) -> int:
     return embedded.run(s)
 
 
+def cmd_calibrate(s: Settings, args: argparse.Namespace) -> int:
+    """Fit the field-confidence calibration table from corpora that ``ecopy eval`` read."""
+    from ecopy.devtools import calibrate
+
+    return calibrate.run(args.pairs, Path(args.out) if args.out else None, note=args.note or "")
+
+
 def cmd_eval(s: Settings, args: argparse.Namespace) -> int:
     from ecopy import wiring
     from ecopy.devtools import evaluate
 
-    return evaluate.run(Path(args.corpus), Path(args.results), wiring.read_options(s), jobs=args.jobs, quiet=args.quiet)
+    return evaluate.run(
+        Path(args.corpus),
+        Path(args.results),
+        wiring.read_options(s),
+        jobs=args.jobs,
+        quiet=args.quiet,
+        score_only=args.score_only,
+        report=Path(args.report) if args.report else None,
+    )
 
 
 def cmd_admin(s: Settings, args: argparse.Namespace) -> int:
@@ -541,7 +556,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--results", required=True, metavar="OUT_DIR", help="where <doc_id>.json are written")
     sp.add_argument("--jobs", type=int, default=None, help="processes (default: one per CPU)")
     sp.add_argument("--quiet", action="store_true", help="no per-document progress lines")
+    sp.add_argument("--score-only", action="store_true", help="score the results already in OUT_DIR, read nothing")
+    sp.add_argument("--report", metavar="FILE", help="also write the report's figures as JSON")
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser(
+        "calibrate",
+        help="fit the table that turns field scores into measured probabilities (pipeline/read/calibration.json)",
+        description="Each CORPUS_DIR=RESULTS_DIR pair is a corpus with truth.json files and the results "
+        "`ecopy eval` wrote for it. Fit on documents the reader was not developed on; check on others.",
+    )
+    sp.add_argument("pairs", nargs="+", metavar="CORPUS_DIR=RESULTS_DIR")
+    sp.add_argument("--out", metavar="FILE", help="default: pipeline/read/calibration.json")
+    sp.add_argument("--note", help="what the table was fitted on (kept in the file)")
+    sp.set_defaults(func=cmd_calibrate)
 
     sp = sub.add_parser("admin", help="users and API keys: create-user, create-key, revoke-key")
     admin = sp.add_subparsers(dest="admin_command", required=True)

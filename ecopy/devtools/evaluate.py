@@ -9,6 +9,8 @@ be broken down per document type × profile and the field confidences can be cal
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import os
 import re
@@ -70,6 +72,9 @@ def read_one(folder: Path, options: ReadOptions) -> dict[str, Any]:
         result["doc_type_confidence"] = round(read.classification.confidence, 3)
         result["fields"] = read.fields.values()
         result["confidence"] = {k: round(f.confidence, 3) for k, f in read.fields.fields.items()}
+        result["confirmed"] = sorted(k for k, f in read.fields.fields.items() if f.confirmed)
+        scores = read.scores or read.fields
+        result["score"] = {k: round(f.confidence, 3) for k, f in scores.fields.items()}  # before calibration
         result["text"] = [p.text for p in read.ocr.pages]
         result["pages"] = len(read.pages)
     result["seconds"] = round(time.monotonic() - started, 2)
@@ -150,7 +155,7 @@ class DocOutcome:
     doc_type: str
     profile: str
     type_correct: bool
-    cer: float
+    cer: float | None  # None: the truth has no text (real documents), so there is nothing to compare
     fields: list[FieldOutcome] = field(default_factory=list)
 
 
@@ -170,7 +175,7 @@ def score(results: Sequence[dict[str, Any]], corpus: Path) -> list[DocOutcome]:
             doc_type=truth["doc_type"],
             profile=truth.get("profile", "?"),
             type_correct=r.get("doc_type") == truth["doc_type"],
-            cer=cer(r.get("text"), truth.get("text")) if r else 1.0,
+            cer=None if "text" not in truth else cer(r.get("text"), truth.get("text")) if r else 1.0,
         )
         fields, confidence = r.get("fields") or {}, r.get("confidence") or {}
         for name, value in truth.get("fields", {}).items():
@@ -219,19 +224,91 @@ class Row:
     doctype: float
     fields: int
     field_acc: float
-    cer: float
+    cer: float | None
 
 
 def _row(label: str, docs: Sequence[DocOutcome]) -> Row:
     fields = [f for d in docs for f in d.fields]
+    cers = [d.cer for d in docs if d.cer is not None]
     return Row(
         label,
         len(docs),
         sum(d.type_correct for d in docs) / len(docs),
         len(fields),
         sum(f.correct for f in fields) / len(fields) if fields else 1.0,
-        sum(d.cer for d in docs) / len(docs),
+        sum(cers) / len(cers) if cers else None,
     )
+
+
+def _cer(value: float | None, width: int = 7) -> str:
+    return f"{'—':>{width}}" if value is None else f"{value:>{width}.4f}"
+
+
+@dataclass(frozen=True)
+class Bin:
+    """Fields whose confidence is in [low, high): what was predicted against what was observed."""
+
+    low: float
+    high: float
+    n: int
+    predicted: float  # mean confidence
+    observed: float  # share right
+
+
+DECILES = tuple(k / 10 for k in range(11))
+
+
+def calibration_bins(fields: Sequence[FieldOutcome], edges: Sequence[float] = DECILES) -> list[Bin]:
+    """Per decile of confidence: mean predicted confidence against the observed right rate.
+
+    A confidence is honest when the two agree in every bin; empty bins are left out.
+    """
+    out: list[Bin] = []
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        last = k == len(edges) - 2
+        sel = [f for f in fields if lo <= f.confidence < hi or (last and f.confidence == hi)]
+        if sel:
+            out.append(
+                Bin(lo, hi, len(sel), sum(f.confidence for f in sel) / len(sel), sum(f.correct for f in sel) / len(sel))
+            )
+    return out
+
+
+def expected_calibration_error(bins: Sequence[Bin]) -> float:
+    total = sum(b.n for b in bins)
+    return sum(b.n * abs(b.predicted - b.observed) for b in bins) / total if total else 0.0
+
+
+def confidently_wrong(fields: Sequence[FieldOutcome], threshold: float) -> list[FieldOutcome]:
+    """Wrong fields no clerk would be asked to look at: what an archive batch would issue unseen."""
+    return sorted((f for f in fields if not f.correct and f.confidence >= threshold), key=lambda f: -f.confidence)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    doc_type: str
+    name: str
+    n: int
+    accuracy: float
+    flagged: float  # share below the review threshold
+    confident_wrong: int
+
+
+def per_field(fields: Sequence[FieldOutcome], threshold: float) -> list[FieldRow]:
+    groups: dict[tuple[str, str], list[FieldOutcome]] = defaultdict(list)
+    for f in fields:
+        groups[(f.doc_type, f.name)].append(f)
+    return [
+        FieldRow(
+            t,
+            n,
+            len(sel),
+            sum(f.correct for f in sel) / len(sel),
+            sum(f.confidence < threshold for f in sel) / len(sel),
+            len(confidently_wrong(sel, threshold)),
+        )
+        for (t, n), sel in sorted(groups.items())
+    ]
 
 
 def table(docs: Sequence[DocOutcome], key: str) -> list[Row]:
@@ -249,7 +326,7 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
         lines.append(f"  {'':<22} {'docs':>4} {'type':>6} {'fields':>6} {'field acc':>9} {'CER':>7}")
         for r in rows:
             lines.append(
-                f"  {r.label:<22} {r.docs:>4} {r.doctype:>6.3f} {r.fields:>6} {r.field_acc:>9.3f} {r.cer:>7.4f}"
+                f"  {r.label:<22} {r.docs:>4} {r.doctype:>6.3f} {r.fields:>6} {r.field_acc:>9.3f} {_cer(r.cer)}"
             )
 
     emit_table("Per profile", table(docs, "profile"))
@@ -268,7 +345,7 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
                 cells.append(f"{'—':>16}")
                 continue
             r = _row("", sel)
-            cells.append(f"{f'{r.field_acc:.2f} / {r.cer:.3f}':>16}")
+            cells.append(f"{f'{r.field_acc:.2f} / ' + ('—' if r.cer is None else f'{r.cer:.3f}'):>16}")
         lines.append(f"  {t:<21}" + "".join(cells))
 
     fields = [f for d in docs for f in d.fields]
@@ -282,12 +359,36 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
         "  other thresholds (wrong flagged / right flagged): "
         + ", ".join(f"{c.threshold:.2f}: {c.wrong_flagged:.0%} / {c.right_flagged:.0%}" for c in sweep)
     )
-    wrong = [f for f in fields if not f.correct]
+    lines.append("\nCalibration per decile of confidence (predicted = mean confidence, observed = share right)")
+    lines.append(f"  {'confidence':<12} {'fields':>6} {'predicted':>9} {'observed':>8}")
+    bins = calibration_bins(fields)
+    for b in bins:
+        lines.append(f"  {f'{b.low:.1f}–{b.high:.1f}':<12} {b.n:>6} {b.predicted:>9.3f} {b.observed:>8.3f}")
+    lines.append(f"  expected calibration error {expected_calibration_error(bins):.3f}")
+
+    lines.append(f"\nPer field (flagged = below {threshold:.2f}; confident wrong = wrong at or above it)")
+    lines.append(f"  {'type':<21} {'field':<26} {'n':>4} {'accuracy':>8} {'flagged':>7} {'conf.wrong':>10}")
+    for fr in per_field(fields, threshold):
+        lines.append(
+            f"  {fr.doc_type:<21} {fr.name:<26} {fr.n:>4} {fr.accuracy:>8.3f} "
+            f"{fr.flagged:>7.1%} {fr.confident_wrong:>10}"
+        )
+
+    sure_wrong = confidently_wrong(fields, threshold)
+    share = len(sure_wrong) / len(fields) if fields else 0.0
+    lines.append(
+        f"\nConfidently wrong (wrong with confidence ≥ {threshold:.2f}): {len(sure_wrong)} of {len(fields)} fields "
+        f"({share:.2%}; the goal is at most 0.5 %)"
+    )
+    for f in sure_wrong:
+        lines.append(
+            f"  {f.doc_id} [{f.profile}] {f.doc_type}.{f.name} {f.confidence:.2f} {f.predicted!r} → {f.truth!r}"
+        )
+    wrong = [f for f in fields if not f.correct and f.confidence < threshold]
     if wrong:
-        lines.append("\nWrong fields (confidence, read → truth):")
+        lines.append("\nOther wrong fields, flagged for review (confidence, read → truth):")
         for f in sorted(wrong, key=lambda f: (f.doc_type, f.name, f.doc_id)):
-            mark = " " if f.confidence < threshold else "!"  # ! = wrong yet confident: would not be flagged
-            lines.append(f"  {mark} {f.doc_id} {f.name:<24} {f.confidence:.2f} {f.predicted!r} → {f.truth!r}")
+            lines.append(f"    {f.doc_id} {f.name:<24} {f.confidence:.2f} {f.predicted!r} → {f.truth!r}")
     failed = [r for r in results if r.get("error")]
     if failed:
         lines.append("\nDocuments that could not be read:")
@@ -295,14 +396,54 @@ def format_report(docs: Sequence[DocOutcome], results: Sequence[dict[str, Any]],
             lines.append(f"  {res['doc_id']}: {res['error']['code']} {res['error']['message']}")
     total = _row("", docs)
     lines.append(
-        f"\nfield_accuracy={total.field_acc:.3f} cer={total.cer:.4f} doctype_accuracy={total.doctype:.3f} "
-        f"wrong_flagged={cal.wrong_flagged:.3f} right_flagged={cal.right_flagged:.3f}"
+        f"\nfield_accuracy={total.field_acc:.3f} cer={'n/a' if total.cer is None else f'{total.cer:.4f}'} "
+        f"doctype_accuracy={total.doctype:.3f} wrong_flagged={cal.wrong_flagged:.3f} "
+        f"right_flagged={cal.right_flagged:.3f} confident_wrong={share:.4f}"
     )
     return "\n".join(lines)
 
 
+def load_results(out: Path) -> list[dict[str, Any]]:
+    """Results an earlier run wrote (``--score-only``: change the scoring, not the reading)."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.json"))]
+
+
+def report_data(docs: Sequence[DocOutcome], threshold: float) -> dict[str, Any]:
+    """The figures of the printed report, for ``--report FILE`` (JSON)."""
+    fields = [f for d in docs for f in d.fields]
+    cal = calibrate(fields, threshold)
+    bins = calibration_bins(fields)
+    total = _row("TOTAL", docs)
+    return {
+        "threshold": threshold,
+        "overall": dataclasses.asdict(total),
+        "per_profile": [dataclasses.asdict(r) for r in table(docs, "profile")],
+        "per_doc_type": [dataclasses.asdict(r) for r in table(docs, "doc_type")],
+        "per_type_profile": [
+            {"doc_type": t, "profile": p, **dataclasses.asdict(_row(f"{t}/{p}", sel))}
+            for t in sorted({d.doc_type for d in docs})
+            for p in sorted({d.profile for d in docs})
+            if (sel := [d for d in docs if d.doc_type == t and d.profile == p])
+        ],
+        "flagging": dataclasses.asdict(cal),
+        "calibration": [dataclasses.asdict(b) for b in bins],
+        "ece": expected_calibration_error(bins),
+        "per_field": [dataclasses.asdict(r) for r in per_field(fields, threshold)],
+        "confidently_wrong": [dataclasses.asdict(f) for f in confidently_wrong(fields, threshold)],
+        "confident_wrong_share": len(confidently_wrong(fields, threshold)) / len(fields) if fields else 0.0,
+    }
+
+
 # ---- the command -------------------------------------------------------------------------------
-def run(corpus: Path, out: Path, options: ReadOptions, jobs: int | None = None, quiet: bool = False) -> int:
+def run(
+    corpus: Path,
+    out: Path,
+    options: ReadOptions,
+    jobs: int | None = None,
+    quiet: bool = False,
+    score_only: bool = False,
+    report: Path | None = None,
+) -> int:
     if not corpus.is_dir():
         print(f"Không tìm thấy thư mục {corpus}.", file=sys.stderr)
         return 2
@@ -315,16 +456,25 @@ def run(corpus: Path, out: Path, options: ReadOptions, jobs: int | None = None, 
         status = r["error"]["code"] if r.get("error") else r["doc_type"]
         print(f"[{i}/{n}] {r['doc_id']}: {status} ({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
-    results = read_corpus(corpus, out, options, jobs=jobs, progress=progress)
-    elapsed = time.monotonic() - started
-    pages = sum(r.get("pages", 0) for r in results)
-    print(
-        f"Đã đọc {len(results)} tài liệu ({pages} trang) trong {elapsed:.0f} s với {jobs} tiến trình "
-        f"({pages / elapsed * 60 if elapsed else 0:.1f} trang/phút); kết quả ở {out}"
-    )
+    if score_only:
+        results = load_results(out)
+        print(f"Chấm lại {len(results)} kết quả đã có ở {out} (không đọc lại).")
+    else:
+        results = read_corpus(corpus, out, options, jobs=jobs, progress=progress)
+        elapsed = time.monotonic() - started
+        pages = sum(r.get("pages", 0) for r in results)
+        print(
+            f"Đã đọc {len(results)} tài liệu ({pages} trang) trong {elapsed:.0f} s với {jobs} tiến trình "
+            f"({pages / elapsed * 60 if elapsed else 0:.1f} trang/phút); kết quả ở {out}"
+        )
     docs = score(results, corpus)
     if not docs:
         print("Không có truth.json: không chấm điểm.")
         return 0
     print(format_report(docs, results, REVIEW_THRESHOLD))
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(
+            json.dumps(report_data(docs, REVIEW_THRESHOLD), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
     return 0

@@ -1,7 +1,7 @@
 """The reading half of the pipeline: files in, page images + text + document type + fields out.
 
 Reads top-down in the order the steps run, like OCRmyPDF's pipeline:
-load → preprocess (QR codes found) → ocr → classify → refine → extract → second opinion.
+load → preprocess (QR codes found) → ocr → classify → refine → extract → second opinion → calibrate.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pipeline.errors import NoTextError, UnknownDocumentTypeError
 from pipeline.models import Box, Classification, ExtractedFields, OcrPage, OcrResult, Page, SourceFile
 from pipeline.qr_symbols import QrCode, accepts, read_qr_codes
 from pipeline.read import signer_block as signature
+from pipeline.read.calibration import CalibrationTable, calibrate_fields, default_table
 from pipeline.read.classify import classify, scores
 from pipeline.read.doctypes.registry import DOCTYPES, UNKNOWN, doc_type_names, extract_fields
 from pipeline.read.load import LoadLimits, load_document
@@ -39,6 +40,8 @@ class ReadOptions:
     preprocess: PreprocessOptions = field(default_factory=PreprocessOptions)
     ocr: OcrOptions = field(default_factory=OcrOptions)
     second_opinion: SecondOpinion | None = None  # another model re-reads the confident fields
+    # Scores → measured probabilities (pipeline/read/calibration.json); None: scores as they are.
+    calibration: CalibrationTable | None = field(default_factory=default_table)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class ReadResult:
     pages: tuple[Page, ...]  # preprocessed: what the e-copy embeds; word boxes refer to these
     ocr: OcrResult
     classification: Classification
-    fields: ExtractedFields
+    fields: ExtractedFields  # confidences are calibrated probabilities
+    scores: ExtractedFields | None = None  # the same fields with the extractors' own scores (for fitting)
 
 
 def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: str | None = None) -> ReadResult:
@@ -71,6 +75,7 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         classification = classify(ocr)
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
+    scores: ExtractedFields | None = None
     if classification.doc_type == UNKNOWN:
         fields = ExtractedFields(doc_type=UNKNOWN, fields={})  # nothing to read until a person names it
     else:
@@ -82,6 +87,7 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         fields = extract_fields(classification.doc_type, ocr, _qr_payloads(classification.doc_type, pages, codes))
         if options.second_opinion is not None:
             fields = check_fields(pages, fields, options.ocr, options.second_opinion)
+        scores, fields = fields, calibrate_fields(fields, options.calibration)
     log.info(
         "read %d page(s) as %s (%.2f), %d field(s) in %.1fs",
         len(pages),
@@ -90,7 +96,7 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
         len(fields.fields),
         time.monotonic() - started,
     )
-    return ReadResult(pages=tuple(pages), ocr=ocr, classification=classification, fields=fields)
+    return ReadResult(pages=tuple(pages), ocr=ocr, classification=classification, fields=fields, scores=scores)
 
 
 def _qr_payloads(doc_type: str, pages: Sequence[Page], found: Sequence[QrCode]) -> tuple[str, ...]:

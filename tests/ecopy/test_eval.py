@@ -9,7 +9,20 @@ from pathlib import Path
 import pytest
 
 from ecopy.cli import main
-from ecopy.devtools.evaluate import DocOutcome, FieldOutcome, calibrate, cer, field_equal, scan_files, score
+from ecopy.devtools.evaluate import (
+    DocOutcome,
+    FieldOutcome,
+    calibrate,
+    calibration_bins,
+    cer,
+    confidently_wrong,
+    expected_calibration_error,
+    field_equal,
+    format_report,
+    per_field,
+    scan_files,
+    score,
+)
 from pipeline.read.text.date_words import date_in_words, match_date_words, parse_date_words
 from tests.support.corpus import CORPUS_DIR
 
@@ -34,6 +47,45 @@ def test_calibration_counts_wrong_and_right_fields_below_the_threshold() -> None
 
     cal = calibrate([f(False, 0.2), f(False, 0.9), f(True, 0.95), f(True, 0.5), f(True, 0.99), f(True, 0.97)], 0.8)
     assert (cal.wrong_flagged, cal.right_flagged, cal.wrong, cal.right) == (0.5, 0.25, 2, 4)
+
+
+def _outcome(correct: bool, conf: float, name: str = "x", doc_type: str = "t") -> FieldOutcome:
+    return FieldOutcome("d", doc_type, "p", name, "a" if correct else "b", "a", correct, conf)
+
+
+def test_calibration_table_compares_predicted_and_observed_per_decile() -> None:
+    fields = [_outcome(True, 0.95), _outcome(True, 0.97), _outcome(False, 0.92), _outcome(True, 1.0)]
+    fields += [_outcome(False, 0.31), _outcome(True, 0.35)]
+    bins = calibration_bins(fields)
+    assert [(b.low, b.n) for b in bins] == [(0.3, 2), (0.9, 4)]  # 1.0 falls in the last bin
+    top = bins[-1]
+    assert abs(top.predicted - 0.96) < 1e-9 and top.observed == 0.75
+    assert abs(expected_calibration_error(bins) - (2 * abs(0.33 - 0.5) + 4 * 0.21) / 6) < 1e-9
+
+
+def test_confidently_wrong_lists_wrong_fields_at_or_above_the_threshold_surest_first() -> None:
+    fields = [_outcome(False, 0.8), _outcome(False, 0.79), _outcome(False, 0.97), _outcome(True, 0.99)]
+    assert [f.confidence for f in confidently_wrong(fields, 0.8)] == [0.97, 0.8]
+    rows = per_field([*fields, _outcome(True, 0.5, name="y")], 0.8)
+    assert [(r.name, r.n, r.accuracy, r.flagged, r.confident_wrong) for r in rows] == [
+        ("x", 4, 0.25, 0.25, 2),
+        ("y", 1, 1.0, 1.0, 0),
+    ]
+
+
+def test_report_shows_calibration_per_field_and_confidently_wrong_without_text_truth(tmp_path: Path) -> None:
+    doc = tmp_path / "r1"
+    doc.mkdir()
+    truth = {"doc_id": "r1", "doc_type": "generic_letter", "profile": "real_scan", "fields": {"doc_number": "5/UBND"}}
+    (doc / "truth.json").write_text(json.dumps(truth), encoding="utf-8")  # a real document: no text truth
+    result = {"doc_id": "r1", "doc_type": "generic_letter", "fields": {"doc_number": "6/UBND"}, "text": ["x"]}
+    (d,) = score([{**result, "confidence": {"doc_number": 0.9}}], tmp_path)
+    assert d.cer is None  # nothing to compare the text with: not a CER of 1.0
+    report = format_report([d], [result], 0.8)
+    assert "Calibration per decile" in report and "generic_letter" in report
+    assert "Confidently wrong (wrong with confidence ≥ 0.80): 1 of 1 fields" in report
+    assert "r1 [real_scan] generic_letter.doc_number 0.90 '6/UBND' → '5/UBND'" in report
+    assert "cer=n/a" in report
 
 
 def test_date_in_words_round_trips_every_spelling() -> None:
