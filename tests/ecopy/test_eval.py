@@ -135,3 +135,33 @@ def test_a_document_without_a_result_scores_zero(tmp_path: Path) -> None:
     )
     (d,) = score([], tmp_path)
     assert isinstance(d, DocOutcome) and not d.type_correct and d.cer == 1.0 and not d.fields[0].correct
+
+
+def test_calibrate_fits_a_table_from_scores_not_from_calibrated_confidences(tmp_path: Path) -> None:
+    # GIVEN 30 read documents whose place field scored 0.96 but was right in only 10 of them
+    corpus, results = tmp_path / "corpus", tmp_path / "results"
+    results.mkdir()
+    for k in range(30):
+        doc = corpus / f"d{k:02d}"
+        doc.mkdir(parents=True)
+        truth = {"doc_id": doc.name, "doc_type": "diploma", "profile": "p", "fields": {"place_of_birth": "Hà Nội"}}
+        (doc / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+        read = {
+            "doc_id": doc.name,
+            "doc_type": "diploma",
+            "fields": {"place_of_birth": "Hà Nội" if k < 10 else "Hà Nộ"},
+            "confidence": {"place_of_birth": 0.5},  # what an earlier table made of the score
+            "score": {"place_of_birth": 0.96},
+            "text": [],
+        }
+        (results / f"{doc.name}.json").write_text(json.dumps(read, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "table.json"
+    # WHEN the table is fitted from them
+    assert main(["--log-level", "WARNING", "calibrate", f"{corpus}={results}", "--out", str(out), "--note", "t"]) == 0
+    # THEN a score of 0.96 for that field means about one chance in three, not 0.96
+    from pipeline.read.calibration import CalibrationTable
+
+    table = CalibrationTable.from_json(out.read_text(encoding="utf-8"))
+    assert table.fitted_on == "t"
+    assert 0.3 < table.probability("diploma", "place_of_birth", 0.96) < 0.6
+    assert main(["--log-level", "WARNING", "calibrate", str(corpus)]) == 2  # a pair is needed
