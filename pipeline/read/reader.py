@@ -73,6 +73,8 @@ def read_document(files: Sequence[SourceFile], options: ReadOptions, doc_type: s
     _require_text(ocr)
     if doc_type is None:
         classification = classify(ocr)
+        if classification.doc_type == UNKNOWN and (turned := _turn_unknown(pages, ocr, options)) is not None:
+            pages, ocr, classification = turned
     else:
         classification = Classification(doc_type=doc_type, confidence=1.0, scores={doc_type: 1.0})
     scores: ExtractedFields | None = None
@@ -120,21 +122,63 @@ def _confident_words(page: OcrPage) -> int:
     return sum(1 for w in page.words if w.confidence >= 0.5)
 
 
+def _turned(page: Page, quarter_turns: int) -> Page:
+    """``page`` turned counter-clockwise by ``quarter_turns`` × 90°, its recorded rotation kept true."""
+    image = np.ascontiguousarray(np.rot90(page.image, quarter_turns))
+    return dataclasses.replace(page, image=image, rotation=(page.rotation + 90 * quarter_turns) % 360)
+
+
+def _has_cue(read: OcrPage) -> bool:
+    return any(scores(document_lines(OcrResult((read,)))).values())
+
+
 def _second_look(pages: list[Page], ocr: OcrResult, options: ReadOptions) -> tuple[list[Page], OcrResult]:
     """Pages the orientation check turned and on which no type's cue was then read, read upside
     down too: a card's back (its machine-readable zone's "<<<" rows) can fool the check into a
     half turn. The reading with more confident words is kept."""
     out_pages, out_ocr = list(pages), list(ocr.pages)
     for k, (page, read) in enumerate(zip(pages, ocr.pages, strict=True)):
-        if page.rotation == 0 or any(scores(document_lines(OcrResult((read,)))).values()):
+        if page.rotation == 0 or _has_cue(read):
             continue
-        turned = dataclasses.replace(page, image=np.ascontiguousarray(np.rot90(page.image, 2)),
-                                     rotation=(page.rotation + 180) % 360)  # fmt: skip
+        turned = _turned(page, 2)
         again = ocr_page(turned, options.ocr)
         if _confident_words(again) > _confident_words(read):
             log.info("page %d read upside down after the orientation check: turned back", page.index)
             out_pages[k], out_ocr[k] = turned, again
     return out_pages, dataclasses.replace(ocr, pages=tuple(out_ocr))
+
+
+def _turn_unknown(
+    pages: list[Page], ocr: OcrResult, options: ReadOptions
+) -> tuple[list[Page], OcrResult, Classification] | None:
+    """A document of no known type read again turned by a half and by a quarter turn either way.
+
+    A typeface the orientation model has not seen, or a low-resolution page, can leave a page
+    upside down or on its side with a confidence too low to act on; Tesseract then still reads
+    some words, and no type is recognised. The first page carries the title: its turn is the one
+    with the most confident words, and the other pages are tried with that turn only. Costs OCR
+    only for documents that would otherwise wait for a person to name their type. None: no turn
+    made a type recognisable.
+    """
+    out_pages, out_ocr, best = list(pages), list(ocr.pages), 0
+    for quarter_turns in (2, 1, 3):
+        turned = _turned(pages[0], quarter_turns)
+        again = ocr_page(turned, options.ocr)
+        if _confident_words(again) > _confident_words(out_ocr[0]):
+            out_pages[0], out_ocr[0], best = turned, again, quarter_turns
+    if not best:
+        return None
+    for k in range(1, len(pages)):
+        turned = _turned(pages[k], best)
+        again = ocr_page(turned, options.ocr)
+        if _confident_words(again) > _confident_words(out_ocr[k]):
+            out_pages[k], out_ocr[k] = turned, again
+    turned_ocr = dataclasses.replace(ocr, pages=tuple(out_ocr))
+    classification = classify(turned_ocr)
+    if classification.doc_type == UNKNOWN:
+        return None
+    log.info("a document of no known type read turned by %d°: %s", 90 * best, classification.doc_type)
+    return out_pages, turned_ocr, classification
 
 
 def _require_text(ocr: OcrResult) -> None:
