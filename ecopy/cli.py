@@ -556,7 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--results", required=True, metavar="OUT_DIR", help="where <doc_id>.json are written")
     sp.add_argument("--jobs", type=int, default=None, help="processes (default: one per CPU)")
     sp.add_argument("--quiet", action="store_true", help="no per-document progress lines")
-    sp.add_argument("--score-only", action="store_true", help="score the results already in OUT_DIR, read nothing")
+    sp.add_argument(
+        "--score-only",
+        action="store_true",
+        help="score the results already in OUT_DIR, read nothing (confidences recomputed from their scores "
+        "with the current calibration table)",
+    )
     sp.add_argument("--report", metavar="FILE", help="also write the report's figures as JSON")
     sp.set_defaults(func=cmd_eval)
 

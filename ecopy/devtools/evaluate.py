@@ -27,7 +27,8 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.errors import EcopyError
-from pipeline.models import REVIEW_THRESHOLD, SourceFile
+from pipeline.models import REVIEW_THRESHOLD, ExtractedFields, FieldValue, SourceFile
+from pipeline.read.calibration import CalibrationTable, calibrate_fields
 from pipeline.read.reader import ReadOptions, read_document
 
 # Files in a document folder that are not scans.
@@ -76,6 +77,8 @@ def read_one(folder: Path, options: ReadOptions) -> dict[str, Any]:
         scores = read.scores or read.fields
         result["score"] = {k: round(f.confidence, 3) for k, f in scores.fields.items()}  # before calibration
         result["text"] = [p.text for p in read.ocr.pages]
+        words = [w.confidence for p in read.ocr.pages for w in p.words]
+        result["ocr_confidence"] = round(sum(words) / len(words), 3) if words else 0.0
         result["pages"] = len(read.pages)
     result["seconds"] = round(time.monotonic() - started, 2)
     return result
@@ -408,6 +411,24 @@ def load_results(out: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.json"))]
 
 
+def recalibrate(result: dict[str, Any], table: CalibrationTable | None) -> dict[str, Any]:
+    """A result's confidences recomputed from its scores with ``table``: what the reader would now
+    give, without reading again (the calibration is the last step and depends on nothing else)."""
+    scores = result.get("score")
+    if not scores or not result.get("doc_type"):
+        return result
+    confirmed = set(result.get("confirmed") or ())
+    fields = ExtractedFields(
+        result["doc_type"],
+        {
+            k: FieldValue(k, str(result["fields"].get(k, "")), float(v), confirmed=k in confirmed)
+            for k, v in scores.items()
+        },
+    )
+    calibrated = calibrate_fields(fields, table)
+    return {**result, "confidence": {k: round(f.confidence, 3) for k, f in calibrated.fields.items()}}
+
+
 def report_data(docs: Sequence[DocOutcome], threshold: float) -> dict[str, Any]:
     """The figures of the printed report, for ``--report FILE`` (JSON)."""
     fields = [f for d in docs for f in d.fields]
@@ -457,8 +478,10 @@ def run(
         print(f"[{i}/{n}] {r['doc_id']}: {status} ({r['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
     if score_only:
-        results = load_results(out)
-        print(f"Chấm lại {len(results)} kết quả đã có ở {out} (không đọc lại).")
+        results = [recalibrate(r, options.calibration) for r in load_results(out)]
+        print(
+            f"Chấm lại {len(results)} kết quả đã có ở {out} (không đọc lại; độ tin cậy theo bảng hiệu chỉnh hiện tại)."
+        )
     else:
         results = read_corpus(corpus, out, options, jobs=jobs, progress=progress)
         elapsed = time.monotonic() - started

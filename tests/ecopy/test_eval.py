@@ -165,3 +165,20 @@ def test_calibrate_fits_a_table_from_scores_not_from_calibrated_confidences(tmp_
     assert table.fitted_on == "t"
     assert 0.3 < table.probability("diploma", "place_of_birth", 0.96) < 0.6
     assert main(["--log-level", "WARNING", "calibrate", str(corpus)]) == 2  # a pair is needed
+
+
+def test_score_only_recomputes_confidences_from_scores_with_the_current_table() -> None:
+    from ecopy.devtools.evaluate import recalibrate
+    from pipeline.read.calibration import CalibrationTable
+
+    table = CalibrationTable(edges=(0.0, 0.9, 1.0), rows={"*": (0.2, 0.7), "confirmed": (0.5, 0.99)})
+    result = {
+        "doc_id": "d",
+        "doc_type": "cccd_front",
+        "fields": {"full_name": "A", "id_number": "1"},
+        "confidence": {"full_name": 0.96, "id_number": 0.99},
+        "score": {"full_name": 0.96, "id_number": 0.95},
+        "confirmed": ["id_number"],
+    }
+    assert recalibrate(result, table)["confidence"] == {"full_name": 0.7, "id_number": 0.99}
+    assert recalibrate({**result, "doc_type": None}, table) == {**result, "doc_type": None}  # unread: as it was
