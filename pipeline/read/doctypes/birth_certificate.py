@@ -11,7 +11,11 @@ says elsewhere:
 * the registration date is not before the birth, and its year is the register book's year;
 * the parent who declared the birth is named twice (as parent and as declarant);
 * the same place is printed several times (the registration place, the parents' residences,
-  the place of birth and of origin): the readings vote on tone marks and confirm each other.
+  the place of birth and of origin): the readings vote on tone marks and confirm each other;
+* a place ends with its province: one that does not was cut where its line wrapped. A wrapped
+  line has no label of its own and stands right below, under the label or under the value;
+  it is taken whatever it starts with while the place is not whole (the date in words likewise,
+  until it says the date in digits).
 
 A repaired value, a value of a suspicious shape or a failed check gets a confidence below the
 review threshold; a value another reading confirms is raised above it.
@@ -29,7 +33,7 @@ from dataclasses import replace
 from pipeline.models import FieldValue
 from pipeline.read.doctypes.contract import BlockTitles, Cue, DocType, Extractor, Field
 from pipeline.read.text.confidence import CONFIRMED, DISAGREE, INVALID_PENALTY, REPAIRED, confirm, penalise
-from pipeline.read.text.date_words import match_date_words
+from pipeline.read.text.date_words import match_date_words, parse_date_words
 from pipeline.read.text.dates import date_value, find_date, parse_date
 from pipeline.read.text.ids import DOB_PROBLEMS, PROVINCE_CODES, SEX_PROBLEMS, check_personal_id, normalize_id
 from pipeline.read.text.lines import (
@@ -50,6 +54,7 @@ from pipeline.read.text.places import (
     clean_place,
     confirmed_place,
     disagreeing_place,
+    doubt_incomplete_places,
     place_continuation,
     province_of,
     vote_marks,
@@ -246,7 +251,9 @@ def extract_birth_certificate(lines: list[TextLine]) -> dict[str, FieldValue]:
     if (v := child("date_of_birth")) and (f := date_value("date_of_birth", v.span)):
         out["date_of_birth"] = f
     if v := child("date_of_birth_in_words"):
-        spans = continuation(lines, v.span, LABELS, max_lines=1)
+        dob = out["date_of_birth"].value if "date_of_birth" in out else None
+        # whole when it says the date in digits ("... một nghìn chín trăm" may go on "tám mươi sáu")
+        spans = continuation(lines, v.span, LABELS, max_lines=2, complete=lambda t: parse_date_words(t) == dob)
         out["date_of_birth_in_words"] = field_from_spans("date_of_birth_in_words", spans)
         _cross_check_date_words(out)
     dob_confirmed = "date_of_birth" in out and out["date_of_birth"].confidence >= AGREED_CONFIDENCE
@@ -304,6 +311,7 @@ def _check_places(
             log.info("%s %r: another reading of the place differs", key, c.text)
             f = replace(f, confidence=round(f.confidence * DISAGREE, 3))
         out[key] = f
+    doubt_incomplete_places(out, voted)
 
 
 DOCTYPE = DocType(

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 
 from pipeline.models import FieldValue
 from pipeline.read.doctypes.contract import Cue, DocType, Extractor, Field
-from pipeline.read.text.confidence import INVALID_PENALTY
+from pipeline.read.text.confidence import INVALID_PENALTY, REPAIRED, UNUSUAL
 from pipeline.read.text.dates import add_years, check_date_of_birth, date_field, find_date, parse_date, real_date
 from pipeline.read.text.ids import DOB_PROBLEMS, SEX_PROBLEMS, check_personal_id, normalize_id
 from pipeline.read.text.lines import (
@@ -45,8 +45,9 @@ from pipeline.read.text.lines import (
     similarity,
     vocabulary_field,
 )
-from pipeline.read.text.names import check_person_name
+from pipeline.read.text.names import check_person_name, name_doubts
 from pipeline.read.text.people import NATIONALITIES, SEXES
+from pipeline.read.text.places import doubt_incomplete_places, place_complete
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +126,17 @@ def read_printed(lines: list[TextLine]) -> dict[str, FieldValue]:
     if v := first(values, "nationality"):
         out["nationality"] = vocabulary_field("nationality", v.span, NATIONALITIES, min_similarity=0.75)
     if v := first(values, "place_of_origin"):
-        span = _value_or_next_line(lines, v.span)
-        out["place_of_origin"] = field_from_spans("place_of_origin", [span])
+        spans = continuation(lines, _value_or_next_line(lines, v.span), LABELS, complete=place_complete)
+        origin = field_from_spans("place_of_origin", [s for s in spans if s.text])
+        head, _, rest = origin.value.partition(" ")
+        if len(head) == 1 and rest[:1].isupper():  # "l Dư Hàng Kênh": a speck before the ward's name
+            origin = dataclasses.replace(origin, value=rest, confidence=round(origin.confidence * REPAIRED, 3))
+        out["place_of_origin"] = origin
     if v := first(values, "place_of_residence"):
-        spans = continuation(lines, _value_or_next_line(lines, v.span), LABELS, clean=_strip_expiry)
+        first_span = _value_or_next_line(lines, v.span)
+        spans = continuation(lines, first_span, LABELS, max_lines=3, clean=_strip_expiry, complete=place_complete)
         out["place_of_residence"] = field_from_spans("place_of_residence", [s for s in spans if s.text])
+    doubt_incomplete_places(out, ("place_of_origin", "place_of_residence"))
     if v := first(values, "expiry_date"):
         out.update(_expiry(lines, v.hit.line.index))
     if not out.get("expiry_date") and (dob := out.get("date_of_birth")):
@@ -364,6 +371,9 @@ def validate(fields: Mapping[str, FieldValue], qr: CardQr | None) -> dict[str, F
     name = out.get("full_name")
     if name is not None and name.value and check_person_name(name.value):
         out["full_name"] = dataclasses.replace(name, confidence=round(name.confidence * INVALID_PENALTY, 3))
+    elif name is not None and name.value and qr is None and name_doubts(name.value):
+        # read from the print alone, unlike a person's name (no family name first, too many words)
+        out["full_name"] = dataclasses.replace(name, confidence=round(name.confidence * UNUSUAL, 3))
     return out
 
 

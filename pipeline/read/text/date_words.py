@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 
 from rapidfuzz.distance import Levenshtein
 
@@ -118,7 +119,8 @@ def _number(tokens: list[str]) -> int | None:
 
 def parse_date_words(read: str) -> str | None:
     """'Hai mươi lăm tháng một năm hai nghìn không trăm mười ba' → '25/01/2013'; None if unreadable."""
-    tokens = [_snap(t) for t in fold(read).replace(",", " ").split()]
+    # every number word has two letters or more: a lone letter is a speck ("sáu u tháng")
+    tokens = [_snap(t) for t in fold(read).replace(",", " ").split() if len(re.sub(r"\W", "", t)) > 1]
     if "thang" not in tokens:
         return None
     i = tokens.index("thang")

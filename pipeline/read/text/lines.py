@@ -314,11 +314,15 @@ def continuation(
     max_lines: int = 2,
     clean: Callable[[Span], Span] | None = None,
     until_label: bool = False,
+    complete: Callable[[str], bool] | None = None,
 ) -> list[Span]:
     """The value plus following lines that carry on a wrapped value (an address, a place).
 
     ``clean`` trims a following line first (e.g. drop what another column printed at its start).
     ``until_label``: take every line up to the next label (a table cell), not only unfinished ones.
+    ``complete``: tells a whole value (a place that ends with its province); an incomplete value
+    also takes a next line that has no label of its own and stands where a wrapped line does
+    (under the label or the value, right below), whatever it starts with.
     """
     spans = [value]
     idx = value.line.index
@@ -335,12 +339,60 @@ def continuation(
         raw = prev.line.text[prev.start :].rstrip()  # stripped spans lost their trailing comma
         unfinished = raw.endswith(",") or bool(_ADMIN_TAIL.search(fold(text).rstrip(",. ")))
         short = len(words) <= 3 and not any(c.isdigit() for c in span.text)
-        if not words or not (until_label or unfinished or short):
+        joined = join_spans(spans)
+        wrapped = (
+            complete is not None
+            and not complete(joined)
+            and wraps_below(value, prev.line, span)
+            and not starts_like_label(nxt, labels)
+        )
+        if not words or not (until_label or unfinished or short or wrapped):
             break
+        if complete is not None and complete(joined) and not unfinished:
+            break  # whole already: the next line is something else (a label OCR did not read)
         spans.append(span)
         text, prev = span.text, span
         idx += 1
     return spans
+
+
+def line_height(line: TextLine) -> float:
+    """The median height of the line's letter-bearing words (0 without any)."""
+    hs = sorted(w.box.h for w in line.words if any(c.isalnum() for c in w.text))
+    return float(hs[len(hs) // 2]) if hs else 0.0
+
+
+def wraps_below(value: Span, above: TextLine, span: Span) -> bool:
+    """Whether ``span`` stands where the wrapped part of ``value`` would: right below the line
+    ``above`` (no blank line between) and starting at the left edge of the label's line or of the
+    value (a form indents a wrapped value under its first line's value or under its label)."""
+    ws, first_ws, vs = span.words, value.line.words, value.words
+    if not ws or not first_ws or not above.words:
+        return False
+    h = max(line_height(value.line), line_height(above), 1.0)
+    top = min(w.box.y for w in ws)
+    bottom = max(w.box.y + w.box.h for w in above.words)
+    if top - bottom > 1.6 * h or top < bottom - 0.5 * h:
+        return False
+    left = ws[0].box.x
+    edges = [first_ws[0].box.x] + ([vs[0].box.x] if vs else [])
+    return any(abs(left - e) <= 1.5 * h for e in edges)
+
+
+def starts_like_label(line: TextLine, labels: Sequence[Label]) -> bool:
+    """Whether the line starts with the letters of a label, read glued or with slips ("Ngàytháng,
+    nămđăngký:"): a line that may be the next field, not the rest of a value."""
+    letters = re.sub(r"[^a-z]", "", line.folded[:80])
+    for label in labels:
+        for pattern in label.patterns:
+            target = re.sub(r"[^a-z]", "", pattern)
+            if len(target) < 5:
+                continue
+            budget = max(1, len(target) // 4)
+            errors, length = prefix_distance(target, letters[: len(target) + budget])
+            if errors <= budget and length >= len(target) - budget:
+                return True
+    return False
 
 
 # ---- values --------------------------------------------------------------------------------------

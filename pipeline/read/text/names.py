@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from pipeline.read.text.lines import collapse, fold
-from pipeline.read.text.tokens import Cleaned, Token, has_alnum, punctuation_only
+from pipeline.read.text.tokens import Cleaned, Token, foreign_letters, has_alnum, punctuation_only
 
 
 def split_at_capitals(token: str) -> str:
@@ -171,7 +171,33 @@ def clean_name(tokens: Sequence[Token]) -> Cleaned:
         else:
             unusual = True
     text = collapse(" ".join(t.text for t in out))
-    return Cleaned(text, tuple(out), repaired, unusual=unusual or not well_shaped_name(text))
+    unusual = unusual or not well_shaped_name(text) or bool(name_doubts(text))
+    return Cleaned(text, tuple(out), repaired, unusual=unusual)
+
+
+MAX_NAME_WORDS = 5  # "Nguyễn Thị Ngọc Bảo Uyên"; a longer one is two values read as one
+_MIDDLE_OF_SEX = {"thi", "van"}
+
+
+def name_doubts(name: str) -> list[str]:
+    """What makes a read name unlike a Vietnamese person's name: a first word that is no family
+    name (a title's words "GIẤY CHỨNG NHẬN", a label's remnant), too many words, or a second
+    family name followed by "Thị"/"Văn" inside it (two names glued: the next column's)."""
+    words = [fold(w).strip("'-") for w in name.split()]
+    if not words:
+        return []
+    problems = []
+    if foreign_letters(name):
+        problems.append("a letter Vietnamese does not write")
+    if words[0] not in SURNAMES_BY_FOLD:
+        problems.append(f"{name.split()[0]!r} is no family name")
+    if len(words) > MAX_NAME_WORDS:
+        problems.append(f"{len(words)} words")
+    for i in range(2, len(words) - 1):
+        if words[i] in SURNAMES_BY_FOLD and words[i + 1] in _MIDDLE_OF_SEX:
+            problems.append(f"a second name starts at {name.split()[i]!r}")
+            break
+    return problems
 
 
 def well_shaped_name(name: str) -> bool:

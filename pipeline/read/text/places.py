@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from pipeline.models import FieldValue
+from pipeline.read.text.confidence import UNUSUAL, penalise
 from pipeline.read.text.ids import PROVINCE_CODES
 from pipeline.read.text.lines import (
     Label,
@@ -22,7 +24,7 @@ from pipeline.read.text.lines import (
     levenshtein,
 )
 from pipeline.read.text.names import split_at_capitals
-from pipeline.read.text.tokens import Cleaned, Token, compact, core_of, has_alnum, letters_only
+from pipeline.read.text.tokens import Cleaned, Token, compact, core_of, foreign_letters, has_alnum, letters_only
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,15 @@ def clean_place(tokens: Sequence[Token]) -> Cleaned:
         if lone and (core.islower() or nxt[:1].isupper()):  # "Kiều, l thành phố", "phường X Xuân"
             repaired = True
             continue
+        # a lone vowel without marks is a word in a place only as "y" ("Trạm y tế"), a capital one
+        # also as a name's letter or syllable ("Lô A", "U Minh"; and "Ô Chợ Dừa", "Ý Yên" with
+        # marks); but "i" never is: a speck ("Trạm y i tế", "quận Hai I Bà Trưng")
+        plain = len(core) == 1 and core.casefold() in "aeiou"
+        named = prev in _LETTER_NAMED or tok.text.endswith(",") or not nxt
+        speck = core.islower() or (core == "I" and nxt[:1].isupper() and not named)
+        if plain and i > 0 and speck:
+            repaired = True
+            continue
         kept.append(tok)
     out = kept
     # a small fragment after the last word of a name ("Cần Thơ hố", "Nam Định Ẫ") or before the first
@@ -174,6 +185,7 @@ def clean_place(tokens: Sequence[Token]) -> Cleaned:
         out, repaired = out[1:], True
     if out and out[-1].text.islower() and letters_only(out[-1].text) and len(out) > 1:
         unusual = True  # a place ends with a name or a number, not with a small word
+    unusual = unusual or any(foreign_letters(t.text) for t in out)
     for i, tok in enumerate(out[:-1]):
         word = ADDRESS_NUMBER_WORDS.get(fold(tok.text))
         if word and tok.text != word and out[i + 1].text[:1].isdigit() and tok.text[:1].isupper():
@@ -192,12 +204,13 @@ VOTE_MARGIN = 0.1  # a tone-mark vote needs this much more confidence behind the
 def vote_marks(targets: dict[str, Cleaned], others: Sequence[Cleaned]) -> dict[str, Cleaned]:
     """Each target's words whose tone marks other readings of the same place spell differently
     ("Cần Thợ" once, "Cần Thơ" three times): the spelling with the most confidence behind it wins.
-    A word counts as the same place's when a neighbour folds equal too."""
+    A word counts as the same place's when a neighbour folds equal too. Spellings that no margin
+    of confidence tells apart leave the target ``unusual``: one of them is misread."""
     readings = [*targets.values(), *others]
     out: dict[str, Cleaned] = {}
     for key, target in targets.items():
         toks = list(target.tokens)
-        changed = False
+        changed = undecided = False
         for i, tok in enumerate(toks):
             a = core_of(tok.text)
             if len(a) < 2 or not a.isalpha():
@@ -223,16 +236,23 @@ def vote_marks(targets: dict[str, Cleaned], others: Sequence[Cleaned]) -> dict[s
             own = a.casefold()
             support[own] = support.get(own, 0.0) + (tok.word.confidence if tok.word else 0.5)
             best = max(support, key=lambda s: support[s])
+            runner_up = max((v for s, v in support.items() if s != best), default=0.0)
+            if support[best] < runner_up + VOTE_MARGIN:  # "Củ Chi" and "Củ Chị", equally sure
+                undecided = True
             if best != own and support[best] >= support[own] + VOTE_MARGIN:
                 respelled = "".join(b.upper() if c.isupper() else b for c, b in zip(a, best, strict=True))
                 toks[i] = Token(tok.text.replace(a, respelled), tok.word)
                 changed = True
+        if undecided:
+            log.info("%s: readings of the same place differ in their marks, none surer", key)
         if changed:
             log.info("%s: tone marks taken from other readings of the same place", key)
             text = collapse(" ".join(t.text for t in toks)).strip(" ,;:")
-            out[key] = replace(target, text=text, tokens=tuple(toks), repaired=True)
+            out[key] = replace(
+                target, text=text, tokens=tuple(toks), repaired=True, unusual=target.unusual or undecided
+            )
         else:
-            out[key] = target
+            out[key] = replace(target, unusual=target.unusual or undecided)
     return out
 
 
@@ -302,7 +322,7 @@ _UNIT_WORDS = {w for u in UNITS for w in fold(u).split()}
 
 def province_of(place: str) -> str | None:
     """The province (its name as in the ID's province codes) a place ends with, if any."""
-    folded = fold(place).replace(",", " ")
+    folded = re.sub(r"[\W_]+$", "", fold(place).replace(",", " "))
     for name in PROVINCE_CODES.values():
         bare = fold(name).removeprefix("tp ")
         if re.search(rf"(?:^|\s){re.escape(bare)}\s*$", folded):
@@ -313,11 +333,28 @@ def province_of(place: str) -> str | None:
 _UNFINISHED = {"thanh", "thi", "tinh", "huyen", "quan", "xa", "phuong", "pho", "tran"}
 
 
+def place_complete(place: str) -> bool:
+    """Whether a place reads whole: a Vietnamese address ends with its province ("..., tỉnh Nam
+    Định", "..., Hà Nội"). One that ends elsewhere ("..., huyện Thủy") was most likely cut where
+    its line wrapped."""
+    return province_of(place) is not None
+
+
+def doubt_incomplete_places(out: dict[str, FieldValue], keys: Iterable[str]) -> None:
+    """A place that does not end with its province is likely cut at a line wrap: the clerk looks."""
+    for key in keys:
+        f = out.get(key)
+        if f is not None and f.value and not place_complete(f.value):
+            log.info("%s %r does not end with a province: cut?", key, f.value)
+            penalise(out, key, UNUSUAL)
+
+
 def place_continuation(lines: Sequence[TextLine], value: Span, labels: Sequence[Label]) -> list[Span]:
     """The place and the lines it wrapped onto: a place that ends with a unit's word ("..., thành")
     or whose next line starts with one ("thành phố Cần Thơ") goes on, however much junk that
-    line carries."""
-    spans = continuation(lines, value, labels)
+    line carries; a place that does not end with its province yet takes the next unlabelled line
+    printed where a wrapped line stands (see ``continuation``)."""
+    spans = continuation(lines, value, labels, max_lines=3, complete=place_complete)
     by_index = {ln.index: ln for ln in lines}
     while len(spans) < 4:
         words = fold(join_spans(spans)).replace(",", " ").split()

@@ -86,6 +86,23 @@ def punctuation_only(text: str) -> bool:
     return all(unicodedata.category(c)[0] in "PSZ" for c in text)
 
 
+_VIETNAMESE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323", "\u0306", "\u0302", "\u031b"}
+
+
+def foreign_letters(text: str) -> bool:
+    """Whether ``text`` has a letter Vietnamese does not write ("søa", "Hàñg", "ß"): a misread."""
+    for ch in nfc(text):
+        if not ch.isalpha() or ch in "đĐ":
+            continue
+        decomposed = unicodedata.normalize("NFD", ch)
+        base, marks = decomposed[0], decomposed[1:]
+        if not ("a" <= base.lower() <= "z") or any(m not in _VIETNAMESE_MARKS for m in marks):
+            return True
+        if marks and base.lower() not in "aeiouy":  # marks stand on vowels only ("ñ", "ş")
+            return True
+    return False
+
+
 def letters_only(text: str) -> bool:
     return bool(text) and all(c.isalpha() for c in text)
 
