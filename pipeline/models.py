@@ -20,6 +20,7 @@ def vn_today() -> dt.date:
 # Fields whose confidence is below this are highlighted for the clerk to check.
 REVIEW_THRESHOLD = 0.80
 
+
 @dataclass(frozen=True)
 class Box:
     """Pixel box on a page image (left, top, width, height)."""
@@ -57,6 +58,7 @@ class Word:
     box: Box
     line: int  # line number within the page, in reading order
     block: int = 0
+    weight: float | None = None  # stroke width / text height, where measured (a letter's header)
 
 
 @dataclass(frozen=True)

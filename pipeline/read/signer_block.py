@@ -39,6 +39,7 @@ from pipeline.read.text.lines import TextLine, document_lines, find_fuzzy, fold
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Block:
     """Where a page's signature block is, in page pixels."""
