@@ -34,6 +34,7 @@ from pipeline.read.text.lines import (
     TextLine,
     canonical,
     collapse,
+    confidence_of,
     continuation,
     field_from_spans,
     find_fuzzy,
@@ -50,6 +51,9 @@ from pipeline.read.text.people import NATIONALITIES, SEXES
 from pipeline.read.text.places import doubt_incomplete_places, place_complete
 
 log = logging.getLogger(__name__)
+
+# A one-character word read below this confidence before a place is a speck of the card's pattern.
+SPECK_CONFIDENCE = 0.5
 
 LABELS: tuple[Label, ...] = (
     Label("id_number", ("Số / No.:", "Số/No.", "No.:")),
@@ -126,11 +130,19 @@ def read_printed(lines: list[TextLine]) -> dict[str, FieldValue]:
     if v := first(values, "nationality"):
         out["nationality"] = vocabulary_field("nationality", v.span, NATIONALITIES, min_similarity=0.75)
     if v := first(values, "place_of_origin"):
-        spans = continuation(lines, _value_or_next_line(lines, v.span), LABELS, complete=place_complete)
-        origin = field_from_spans("place_of_origin", [s for s in spans if s.text])
+        spans = [
+            s
+            for s in continuation(lines, _value_or_next_line(lines, v.span), LABELS, complete=place_complete)
+            if s.text
+        ]
+        origin = field_from_spans("place_of_origin", spans)
         head, _, rest = origin.value.partition(" ")
         if len(head) == 1 and rest[:1].isupper():  # "l Dư Hàng Kênh": a speck before the ward's name
-            origin = dataclasses.replace(origin, value=rest, confidence=round(origin.confidence * REPAIRED, 3))
+            words = [w for s in spans for w in s.words]
+            # A speck the OCR itself doubted costs nothing to drop; a sure character dropped is a repair.
+            factor = 1.0 if words and words[0].confidence < SPECK_CONFIDENCE else REPAIRED
+            conf = confidence_of(words[1:]) if len(words) > 1 else origin.confidence
+            origin = dataclasses.replace(origin, value=rest, confidence=round(conf * factor, 3))
         out["place_of_origin"] = origin
     if v := first(values, "place_of_residence"):
         first_span = _value_or_next_line(lines, v.span)
