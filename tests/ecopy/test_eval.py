@@ -180,5 +180,5 @@ def test_score_only_recomputes_confidences_from_scores_with_the_current_table() 
         "score": {"full_name": 0.96, "id_number": 0.95},
         "confirmed": ["id_number"],
     }
-    assert recalibrate(result, table)["confidence"] == {"full_name": 0.7, "id_number": 0.99}
+    assert recalibrate(result, table)["confidence"] == {"full_name": 0.7, "id_number": 0.95}
     assert recalibrate({**result, "doc_type": None}, table) == {**result, "doc_type": None}  # unread: as it was

@@ -13,6 +13,7 @@ from pipeline.read.calibration import (
     Sample,
     _pool_adjacent_violators,
     calibrate_fields,
+    default_table,
     fit_table,
 )
 
@@ -73,6 +74,17 @@ def test_calibrate_fields_replaces_scores_and_leaves_values() -> None:
     assert {k: (f.value, f.confidence) for k, f in out.fields.items()} == {
         "a": ("x", 0.6),
         "b": ("y", 0.1),
-        "c": ("z", 0.99),
+        "c": ("z", 0.9),
     }
     assert calibrate_fields(fields, None) is fields
+    # never above the extractor's own score: a doubted value keeps its doubt
+    assert table.probability("diploma", "a", 0.45) == 0.1 and table.probability("x", "y", 0.55) == 0.55
+
+
+def test_the_shipped_table_is_fitted_and_monotone() -> None:
+    table = default_table()
+    assert table is not None and table.fitted_on
+    assert ANY_FIELD in table.rows and any(k.startswith("generic_letter.") for k in table.rows)
+    for key, row in table.rows.items():
+        assert all(0.0 <= v <= 1.0 for v in row), key
+        assert all(a <= b for a, b in itertools.pairwise(row)), key

@@ -307,3 +307,22 @@ def test_a_recipient_printed_as_a_list_goes_to_review() -> None:
     listed: list[Line] = [[("Kính gửi: - Sở Giao thông vận tải;", 900)], [("- Sở Tài chính.", 1080)]]
     field = DOCTYPES["generic_letter"].extract(_ocr([*lines[:-2], *listed, lines[-1]])).fields["recipient"]
     assert field.confidence < REVIEW_THRESHOLD
+
+
+def test_a_stray_mark_or_a_shouted_word_keeps_the_place_or_subject_for_review() -> None:
+    from pipeline.read.doctypes.letter.header import STRAY_MARK_CAP, _doubt_stray_marks
+
+    out = {
+        "issue_place": FieldValue("issue_place", "Hải: Phòng", 0.93),
+        "subject": FieldValue("subject", "V/v triển khai một số nhiệm VỤ trọng tâm về công tác tư pháp, hộ tịch", 0.95),
+    }
+    _doubt_stray_marks(out)
+    assert out["issue_place"].confidence == STRAY_MARK_CAP < REVIEW_THRESHOLD
+    assert out["subject"].confidence == STRAY_MARK_CAP
+    # acronyms in capitals and a plain place are what print has
+    fine = {
+        "issue_place": FieldValue("issue_place", "TP. Hồ Chí Minh", 0.93),
+        "subject": FieldValue("subject", "V/v công bố Danh mục TTHC và quy trình giải quyết TTHC của HĐND", 0.95),
+    }
+    _doubt_stray_marks(fine)
+    assert fine["issue_place"].confidence == 0.93 and fine["subject"].confidence == 0.95

@@ -45,6 +45,7 @@ from pipeline.read.doctypes.letter.words import (
     SUBJECT_PHRASES,
     UNITS,
     VOCABULARY_CONFIDENCE,
+    has_vietnamese_marks,
     is_syllable,
     text_field,
 )
@@ -85,6 +86,11 @@ FILLED_IN_CAP = 0.7
 # print this surely, and then for review.
 PRINTED_DIGITS = 0.9
 NONSTANDARD_CAP = 0.6
+# A mark print does not put there ("Hải: Phòng", "về ,công tác") or a common word in capitals inside
+# running text ("nhiệm VỤ"; acronyms such as "TTHC" are no syllables): the OCR slipped near there.
+STRAY_MARK_CAP = 0.7
+_STRAY_IN_PLACE = re.compile(r"[:;,!?()\[\]\"']")
+_STRAY_IN_TEXT = re.compile(r"\w[:;]\s|\s[,.;:]\S")
 # A place that agrees with the territory printed in the issuer's header is that place.
 PLACE_CONFIRMED = VOCABULARY_CONFIDENCE
 
@@ -703,4 +709,23 @@ def read_header(lines: Sequence[TextLine]) -> dict[str, FieldValue]:
     confirm_place(out)
     if (subject := read_subject(lay)) is not None:
         out["subject"] = subject
+    _doubt_stray_marks(out)
     return out
+
+
+def _doubt_stray_marks(out: dict[str, FieldValue]) -> None:
+    """Hold below the review threshold a place or subject with a mark or a capital the print would not have."""
+    place, subject = out.get("issue_place"), out.get("subject")
+    if place is not None and _STRAY_IN_PLACE.search(place.value):
+        out["issue_place"] = dataclasses.replace(place, confidence=min(place.confidence, STRAY_MARK_CAP))
+    if subject is not None and _stray_in_text(subject.value):
+        out["subject"] = dataclasses.replace(subject, confidence=min(subject.confidence, STRAY_MARK_CAP))
+
+
+def _stray_in_text(text: str) -> bool:
+    if _STRAY_IN_TEXT.search(text):
+        return True
+    words = text.split()[1:]  # the first word is capitalised anyway
+    lower = sum(1 for w in words if w[:1].islower())
+    shouted = [w for w in words if len(w) >= 2 and w.isupper() and has_vietnamese_marks(w) and is_syllable(w.lower())]
+    return bool(shouted) and lower >= 3 * len(shouted)
