@@ -18,6 +18,7 @@ RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY storage ./storage
+COPY workflow ./workflow
 COPY workers ./workers
 COPY api ./api
 COPY ecopy ./ecopy
